@@ -1,0 +1,1 @@
+//! crm-clv (being built).

@@ -1,0 +1,174 @@
+//! `crm.toml`: one file at the warehouse root, one section per feature.
+//!
+//! Every field has a default, so an empty file (or none) is a valid
+//! configuration. Unknown keys are errors: a typo must not silently fall
+//! back to a default. `crm init` writes [`Config::commented_default`].
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A configuration that could not be read; the message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Zone that timestamps with an offset are converted to.
+    pub timezone: String,
+    /// Currency code used in reports.
+    pub currency: String,
+    pub ingest: IngestConfig,
+    pub engine: EngineConfig,
+    pub rfm: toml::Table,
+    pub clv: toml::Table,
+    pub funnel: toml::Table,
+    pub traffic_light: toml::Table,
+    pub report: toml::Table,
+    pub export: toml::Table,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            timezone: "Europe/Moscow".into(),
+            currency: "RUB".into(),
+            ingest: IngestConfig::default(),
+            engine: EngineConfig::default(),
+            rfm: toml::Table::new(),
+            clv: toml::Table::new(),
+            funnel: toml::Table::new(),
+            traffic_light: toml::Table::new(),
+            report: toml::Table::new(),
+            export: toml::Table::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Region for phone numbers written without a country code.
+    pub phone_region: String,
+    /// A date more than this many days after the load's clock is `future_date`.
+    pub future_tolerance_days: u32,
+    /// Rows per Arrow batch when parsing.
+    pub batch_rows: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            phone_region: "RU".into(),
+            future_tolerance_days: 1,
+            batch_rows: 65_536,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// DataFusion target partitions; 0 = number of cores.
+    pub target_partitions: usize,
+    /// Memory limit for query execution, e.g. "4GiB"; empty = unbounded.
+    pub memory_limit: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            target_partitions: 0,
+            memory_limit: String::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`; a missing file is an error (the caller decides whether
+    /// a missing default `crm.toml` is fine).
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config
+            .timezone
+            .parse::<chrono_tz_free::ZoneName>()
+            .map_err(|e| format!("timezone: {e}"))?;
+        Ok(config)
+    }
+
+    /// The text `crm init` writes: every default, commented.
+    pub fn commented_default() -> &'static str {
+        include_str!("crm.default.toml")
+    }
+}
+
+/// A zone name check that needs no zone database: the engine resolves the
+/// zone itself; here we only refuse obviously broken values early.
+mod chrono_tz_free {
+    use std::str::FromStr;
+
+    pub struct ZoneName;
+
+    impl FromStr for ZoneName {
+        type Err = String;
+        fn from_str(s: &str) -> Result<Self, String> {
+            let ok = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+            if ok {
+                Ok(ZoneName)
+            } else {
+                Err(format!(
+                    "'{s}' is not a zone name like Europe/Moscow or UTC"
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_commented_default_parses_to_the_defaults() {
+        assert_eq!(
+            Config::parse(Config::commented_default()).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn typos_are_errors_not_silent_defaults() {
+        let err = Config::parse("[ingest]\nphone_regoin = \"KZ\"\n").unwrap_err();
+        assert!(err.contains("phone_regoin"), "{err}");
+    }
+
+    #[test]
+    fn values_override_defaults() {
+        let c = Config::parse("timezone = \"Asia/Almaty\"\n[ingest]\nphone_region = \"KZ\"\n").unwrap();
+        assert_eq!(c.timezone, "Asia/Almaty");
+        assert_eq!(c.ingest.phone_region, "KZ");
+        assert_eq!(c.ingest.future_tolerance_days, 1);
+    }
+}

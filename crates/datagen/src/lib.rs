@@ -1,0 +1,1 @@
+//! crm-datagen (being built).

@@ -1,0 +1,1 @@
+//! crm-engine (being built).

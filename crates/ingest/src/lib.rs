@@ -1,0 +1,1 @@
+//! crm-ingest (being built).

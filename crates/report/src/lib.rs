@@ -1,0 +1,1 @@
+//! crm-report (being built).

@@ -1,0 +1,1 @@
+//! crm-warehouse (being built).
