@@ -1,0 +1,188 @@
+//! Customer summaries and their compression into unique patterns.
+//!
+//! Every likelihood here depends on a customer only through `(x, t_x, T)`, so a million customers
+//! with integer-day histories collapse into a few thousand patterns with counts. Fitting cost then
+//! scales with the number of patterns, not customers.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// One customer's calibration summary, in one time unit (days, or weeks = days / 7).
+///
+/// * `frequency` (x): repeat purchase *days*, the first purchase not counted.
+/// * `recency` (t_x): time from the first to the last purchase (0 when x = 0).
+/// * `age` (T): time from the first purchase to the end of calibration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Customer {
+    pub frequency: u32,
+    pub recency: f64,
+    pub age: f64,
+}
+
+/// A unique `(x, t_x, T)` with the number of customers who share it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RfmPattern {
+    pub frequency: u32,
+    pub recency: f64,
+    pub age: f64,
+    pub count: u64,
+}
+
+impl Customer {
+    pub fn new(frequency: u32, recency: f64, age: f64) -> Self {
+        Self {
+            frequency,
+            recency,
+            age,
+        }
+    }
+
+    /// Checks the summary can enter a likelihood: finite, `0 <= t_x <= T`, and `t_x = 0` when x = 0.
+    pub fn validate(&self, index: usize) -> Result<()> {
+        let Customer {
+            frequency,
+            recency,
+            age,
+        } = *self;
+        let problem = if !recency.is_finite() || !age.is_finite() {
+            Some("recency and age must be finite numbers")
+        } else if recency < 0.0 || age < 0.0 {
+            Some("recency and age must not be negative")
+        } else if recency > age {
+            Some("recency (time of the last purchase) must not exceed age T")
+        } else if frequency == 0 && recency != 0.0 {
+            Some("a customer without repeat purchases (x = 0) must have recency 0")
+        } else {
+            None
+        };
+        match problem {
+            Some(what) => Err(Error::InvalidInput {
+                index,
+                message: format!("{what}; found x = {frequency}, t_x = {recency}, T = {age}"),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl RfmPattern {
+    pub fn customer(&self) -> Customer {
+        Customer::new(self.frequency, self.recency, self.age)
+    }
+}
+
+/// Above this many customers the compression hashes chunks in parallel and merges the maps.
+const PARALLEL_COMPRESS_MIN: usize = 200_000;
+
+type PatternKey = (u32, u64, u64);
+
+fn key(c: &Customer) -> PatternKey {
+    // -0.0 and 0.0 must meet in one pattern; bit patterns would keep them apart.
+    let norm = |v: f64| if v == 0.0 { 0.0_f64 } else { v };
+    (c.frequency, norm(c.recency).to_bits(), norm(c.age).to_bits())
+}
+
+/// Validates customers and compresses them into unique patterns, sorted by `(x, t_x, T)` so that
+/// the result (and every sum over it) is the same from run to run.
+pub fn compress_customers(customers: &[Customer]) -> Result<Vec<RfmPattern>> {
+    if customers.is_empty() {
+        return Err(Error::EmptyInput);
+    }
+    let map: HashMap<PatternKey, u64> = if customers.len() >= PARALLEL_COMPRESS_MIN {
+        customers
+            .par_chunks(64 * 1024)
+            .enumerate()
+            .map(|(chunk_index, chunk)| {
+                let mut local = HashMap::with_capacity(4096);
+                for (i, c) in chunk.iter().enumerate() {
+                    c.validate(chunk_index * 64 * 1024 + i)?;
+                    *local.entry(key(c)).or_insert(0_u64) += 1;
+                }
+                Ok(local)
+            })
+            .try_reduce(HashMap::new, |mut acc, other| {
+                let (mut big, small) = if acc.len() >= other.len() {
+                    (std::mem::take(&mut acc), other)
+                } else {
+                    (other, std::mem::take(&mut acc))
+                };
+                for (k, v) in small {
+                    *big.entry(k).or_insert(0) += v;
+                }
+                Ok(big)
+            })?
+    } else {
+        let mut map = HashMap::new();
+        for (i, c) in customers.iter().enumerate() {
+            c.validate(i)?;
+            *map.entry(key(c)).or_insert(0_u64) += 1;
+        }
+        map
+    };
+    let mut patterns: Vec<RfmPattern> = map
+        .into_iter()
+        .map(|((x, tx, t), count)| RfmPattern {
+            frequency: x,
+            recency: f64::from_bits(tx),
+            age: f64::from_bits(t),
+            count,
+        })
+        .collect();
+    patterns.sort_by(|p, q| {
+        p.frequency
+            .cmp(&q.frequency)
+            .then(p.recency.total_cmp(&q.recency))
+            .then(p.age.total_cmp(&q.age))
+    });
+    Ok(patterns)
+}
+
+/// Checks already-compressed patterns (e.g. read from a file with weights).
+pub fn validate_patterns(patterns: &[RfmPattern]) -> Result<()> {
+    if patterns.is_empty() {
+        return Err(Error::EmptyInput);
+    }
+    for (i, p) in patterns.iter().enumerate() {
+        p.customer().validate(i)?;
+    }
+    if patterns.iter().all(|p| p.count == 0) {
+        return Err(Error::EmptyInput);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compresses_and_counts() {
+        let cs = vec![
+            Customer::new(2, 3.0, 5.0),
+            Customer::new(0, 0.0, 5.0),
+            Customer::new(2, 3.0, 5.0),
+            Customer::new(0, -0.0, 5.0),
+        ];
+        let ps = compress_customers(&cs).unwrap();
+        assert_eq!(ps.len(), 2);
+        assert_eq!(ps[0].frequency, 0);
+        assert_eq!(ps[0].count, 2);
+        assert_eq!(ps[1].count, 2);
+    }
+
+    #[test]
+    fn rejects_bad_rows_with_their_index() {
+        let cs = vec![Customer::new(1, 2.0, 5.0), Customer::new(1, 6.0, 5.0)];
+        match compress_customers(&cs) {
+            Err(Error::InvalidInput { index, .. }) => assert_eq!(index, 1),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(compress_customers(&[Customer::new(0, 1.0, 5.0)]).is_err());
+        assert!(compress_customers(&[Customer::new(1, f64::NAN, 5.0)]).is_err());
+        assert!(matches!(compress_customers(&[]), Err(Error::EmptyInput)));
+    }
+}
