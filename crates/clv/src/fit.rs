@@ -23,7 +23,8 @@ pub struct FitOptions {
     /// units of the largest customer age, as in lifetimes, so the penalty does not depend on
     /// whether time is measured in days or weeks.
     pub penalizer: f64,
-    /// Nelder–Mead iteration budget (the Newton polish has its own small budget).
+    /// Iteration budget of each stage: Nelder–Mead gets this many iterations, the Newton polish
+    /// at most this many (and never more than 60) steps.
     pub max_iterations: u64,
     /// Starting values in natural units, in the model's parameter order; `None` uses defaults.
     pub initial: Option<Vec<f64>>,
@@ -397,7 +398,8 @@ pub(crate) fn maximise(problem: &MleProblem<'_>, options: &FitOptions) -> Result
     let mut fu = f(&u);
     let mut converged = false;
     let mut newton_iterations = 0;
-    while newton_iterations < NEWTON_MAX && fu.is_finite() {
+    let newton_max = NEWTON_MAX.min(options.max_iterations);
+    while newton_iterations < newton_max && fu.is_finite() {
         newton_iterations += 1;
         let g = gradient(&f, &u);
         if g.iter().all(|gi| gi.abs() < GRAD_TOL) {
@@ -482,7 +484,7 @@ pub(crate) fn maximise(problem: &MleProblem<'_>, options: &FitOptions) -> Result
         });
         converged = false;
     } else if !converged {
-        let reason = if nm_exhausted || newton_iterations >= NEWTON_MAX {
+        let reason = if nm_exhausted || newton_iterations >= newton_max {
             IssueReason::IterationsExhausted
         } else {
             IssueReason::FlatLikelihood
