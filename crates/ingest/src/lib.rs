@@ -1,1 +1,56 @@
-//! crm-ingest (being built).
+//! crm-ingest reads the files CRM users bring (1C and amoCRM CSV exports,
+//! Bitrix24 workbooks, JSON lines from the web, Parquet from other
+//! pipelines, any of them gzipped) and turns them into record batches in
+//! the canonical schema of `crm_core::schema`, plus quarantine rows for every
+//! line it refused and why. It sniffs encodings, delimiters, decimal commas
+//! and date spellings (each can be overridden), applies a mapping file from
+//! foreign column names to canonical ones (see `MAPPING.md`), and validates
+//! and normalises values: money as exact decimals, phones in E.164, e-mails
+//! lower-cased, timestamps with offsets moved to the configured zone.
+//! It knows nothing of where the rows go: the warehouse writes them.
+//!
+//! For every file, `rows_read = rows loaded + rows quarantined`, always.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use crm_core::schema::Table;
+//! use crm_ingest::{Mapping, ReadOptions, open};
+//!
+//! let now = chrono::NaiveDate::from_ymd_opt(2025, 1, 15).unwrap().and_hms_opt(3, 0, 0).unwrap();
+//! let mut opts = ReadOptions::new(Table::Transactions, now);
+//! opts.mapping = Some(Mapping::from_toml_file(Path::new("sample_data/exports/1c_receipts.toml"))?);
+//! let mut reader = open(Path::new("sample_data/exports/1c_receipts.csv"), &opts)?;
+//! println!("carries {:?}", reader.info().present_columns);
+//! while let Some(chunk) = reader.next_chunk()? {
+//!     for q in &chunk.quarantine {
+//!         eprintln!("{}:{} {} {}", q.file, q.line, q.reason, q.message);
+//!     }
+//!     // write chunk.batch ...
+//! }
+//! # Ok::<(), crm_ingest::Error>(())
+//! ```
+
+mod cells;
+pub mod contact;
+mod convert;
+mod csv;
+pub mod error;
+mod input;
+mod jsonl;
+pub mod mapping;
+mod parquet;
+mod reader;
+pub mod sniff;
+pub mod temporal;
+mod xlsx;
+
+pub use error::{Error, Result};
+pub use mapping::{ColumnSource, ColumnSpec, Mapping, MappingOptions};
+pub use reader::{Chunk, FileInfo, FileReader, ReadOptions, open, read_all_chunks};
+pub use sniff::{Encoding, Format};
+
+/// Whether a value looks like a cell Excel turned into a date or a number
+/// (`01-May`, `1.23E+11`); exposed for the CLI's hints.
+pub fn looks_excel_mangled(value: &str) -> bool {
+    convert::looks_excel_mangled(value)
+}

@@ -1,0 +1,107 @@
+//! The hand-over between the format readers and the converter: a batch of
+//! rows of undecoded text cells in one flat buffer.
+//!
+//! One buffer per batch instead of a `String` per cell keeps allocation out
+//! of the hot loop, and makes a batch cheap to send to another thread.
+
+use crm_core::QuarantineReason;
+
+/// A problem a format reader found before any cell was looked at
+/// (a line that is not JSON, for example).
+#[derive(Debug, Clone)]
+pub struct RowIssue {
+    pub reason: QuarantineReason,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// Rows of raw cells, each with its physical line and its raw text.
+#[derive(Debug, Default)]
+pub struct CellBatch {
+    data: Vec<u8>,
+    field_ends: Vec<u32>,
+    row_ends: Vec<u32>,
+    lines: Vec<u64>,
+    raw: Vec<u8>,
+    raw_ends: Vec<u32>,
+    issues: Vec<Option<Box<RowIssue>>>,
+}
+
+impl CellBatch {
+    pub fn with_capacity(rows: usize, bytes: usize) -> CellBatch {
+        CellBatch {
+            data: Vec::with_capacity(bytes),
+            field_ends: Vec::with_capacity(rows * 8),
+            row_ends: Vec::with_capacity(rows),
+            lines: Vec::with_capacity(rows),
+            raw: Vec::with_capacity(bytes),
+            raw_ends: Vec::with_capacity(rows),
+            issues: Vec::with_capacity(rows),
+        }
+    }
+
+    pub fn push_field(&mut self, bytes: &[u8]) {
+        self.data.extend_from_slice(bytes);
+        self.field_ends.push(self.data.len() as u32);
+    }
+
+    /// Closes the row whose fields were pushed since the last call.
+    pub fn end_row(&mut self, line: u64, raw: &[u8]) {
+        self.raw.extend_from_slice(raw);
+        self.raw_ends.push(self.raw.len() as u32);
+        self.row_ends.push(self.field_ends.len() as u32);
+        self.lines.push(line);
+        self.issues.push(None);
+    }
+
+    /// A row that is refused as a whole (its fields, if any were pushed, are dropped).
+    pub fn push_issue(&mut self, line: u64, raw: &[u8], issue: RowIssue) {
+        let start = self.row_ends.last().copied().unwrap_or(0) as usize;
+        self.field_ends.truncate(start);
+        self.data
+            .truncate(self.field_ends.last().copied().unwrap_or(0) as usize);
+        self.end_row(line, raw);
+        *self.issues.last_mut().expect("just pushed") = Some(Box::new(issue));
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    pub fn line(&self, row: usize) -> u64 {
+        self.lines[row]
+    }
+
+    pub fn raw(&self, row: usize) -> &[u8] {
+        let start = if row == 0 { 0 } else { self.raw_ends[row - 1] } as usize;
+        &self.raw[start..self.raw_ends[row] as usize]
+    }
+
+    pub fn issue(&self, row: usize) -> Option<&RowIssue> {
+        self.issues[row].as_deref()
+    }
+
+    pub fn field_count(&self, row: usize) -> usize {
+        let start = if row == 0 { 0 } else { self.row_ends[row - 1] };
+        (self.row_ends[row] - start) as usize
+    }
+
+    /// The `col`-th field of `row`, or `None` past the row's end.
+    pub fn field(&self, row: usize, col: usize) -> Option<&[u8]> {
+        let first = if row == 0 { 0 } else { self.row_ends[row - 1] } as usize;
+        let idx = first + col;
+        if idx >= self.row_ends[row] as usize {
+            return None;
+        }
+        let start = if idx == 0 {
+            0
+        } else {
+            self.field_ends[idx - 1]
+        } as usize;
+        Some(&self.data[start..self.field_ends[idx] as usize])
+    }
+}

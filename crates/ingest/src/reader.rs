@@ -1,0 +1,698 @@
+//! `open` and `FileReader`: sniffing, resolving the mapping against the
+//! header, and the pipeline that streams a file through the converter.
+//!
+//! A reader thread parses the file into cell batches and hands them over a
+//! bounded channel (so memory stays bounded whatever the file's size); the
+//! caller's thread converts several batches at once on rayon and then runs
+//! the duplicate check in file order, which is the only serial step.
+
+use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use arrow::array::{AsArray, BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::TimestampMicrosecondType;
+use chrono::NaiveDateTime;
+use crm_core::config::IngestConfig;
+use crm_core::schema::{ColumnType, Table};
+use crm_core::{QuarantineReason, QuarantineRow};
+use rayon::prelude::*;
+
+use crate::cells::CellBatch;
+use crate::contact::PhoneNormalizer;
+use crate::convert::{ColPlan, Plan, Src, allowed_values};
+use crate::error::{Error, Result};
+use crate::input::{content_hash, open_stream, read_all, read_head};
+use crate::mapping::{ColumnSource, Mapping};
+use crate::sniff::{
+    Encoding, Format, detect_format, sniff_decimal_comma, sniff_delimiter, sniff_encoding,
+};
+use crate::temporal::{DayOrder, TemporalParser, sniff_day_order};
+use crate::{csv, jsonl, parquet, xlsx};
+
+/// How to read one file. Explicit options override the mapping's
+/// `[options]`, which override sniffing.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// The canonical table the file is loaded into.
+    pub table: Table,
+    pub mapping: Option<Mapping>,
+    /// `utf-8`, `utf-8-bom` or `windows-1251`; sniffed when `None`.
+    pub encoding: Option<String>,
+    /// Field delimiter for delimited text; sniffed when `None`.
+    pub delimiter: Option<u8>,
+    /// `1 234,56` money; sniffed from the money columns when `None`.
+    pub decimal_comma: Option<bool>,
+    /// A chrono format for every date column (`%d/%m/%Y`); the built-in
+    /// spellings are tried when `None`.
+    pub date_format: Option<String>,
+    /// Zone that timestamps with an offset are converted to (`Europe/Moscow`).
+    pub timezone: String,
+    pub ingest: IngestConfig,
+    /// The load's clock, for `future_date`; never read from the system here.
+    pub now: NaiveDateTime,
+}
+
+impl ReadOptions {
+    /// Defaults: no mapping, everything sniffed, `Europe/Moscow`, default `[ingest]`.
+    pub fn new(table: Table, now: NaiveDateTime) -> ReadOptions {
+        ReadOptions {
+            table,
+            mapping: None,
+            encoding: None,
+            delimiter: None,
+            decimal_comma: None,
+            date_format: None,
+            timezone: "Europe/Moscow".into(),
+            ingest: IngestConfig::default(),
+            now,
+        }
+    }
+}
+
+/// What `open` found out about the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    pub path: PathBuf,
+    pub format: Format,
+    pub gzip: bool,
+    /// For text formats; Parquet and XLSX report UTF-8.
+    pub encoding: Encoding,
+    /// For delimited text only.
+    pub delimiter: Option<u8>,
+    pub decimal_comma: bool,
+    /// The source header as read.
+    pub source_columns: Vec<String>,
+    /// Canonical columns this file carries (mapped, constant, derived). The
+    /// warehouse must update only these on upsert; the others are all-null
+    /// in the batches.
+    pub present_columns: Vec<&'static str>,
+    /// Source columns nothing maps; the CLI warns about them.
+    pub ignored_columns: Vec<String>,
+    /// True when the natural key was derived from the content hash and line.
+    pub derived_key: bool,
+}
+
+/// One batch of canonical rows and the rows refused alongside them.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    /// Rows in `Table::arrow_schema()`; absent columns are all-null.
+    pub batch: RecordBatch,
+    pub quarantine: Vec<QuarantineRow>,
+    /// Rows read from the file for this chunk:
+    /// `rows_read == batch.num_rows() + quarantine.len()`.
+    pub rows_read: u64,
+}
+
+enum Source {
+    Csv(csv::CsvSource),
+    Jsonl(jsonl::JsonlSource),
+    Parquet(parquet::ParquetSource),
+    Batches(std::vec::IntoIter<CellBatch>),
+}
+
+impl Source {
+    fn next_batch(&mut self, path: &Path) -> Result<Option<CellBatch>> {
+        match self {
+            Source::Csv(s) => s.next_batch().map_err(|e| csv_error(path, e)),
+            Source::Jsonl(s) => s.next_batch().map_err(|e| Error::io(path, e)),
+            Source::Parquet(s) => s.next_batch(),
+            Source::Batches(it) => Ok(it.next()),
+        }
+    }
+}
+
+fn csv_error(path: &Path, e: ::csv::Error) -> Error {
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(io) => Error::io(path, io),
+        other => Error::file(path, format!("cannot parse as delimited text: {other:?}")),
+    }
+}
+
+/// Identity hashing for keys that are already xxh3 hashes.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64 ^ (v >> 64) as u64;
+    }
+}
+
+/// Reads one file chunk by chunk. Iterate with `next_chunk` (or as an `Iterator`).
+pub struct FileReader {
+    info: FileInfo,
+    plan: Arc<Plan>,
+    rx: Option<Receiver<Result<CellBatch>>>,
+    ready: VecDeque<Chunk>,
+    /// 128-bit hashes of the natural keys loaded so far. At 128 bits a false
+    /// duplicate among 10^9 keys has a probability below 10^-20, so no
+    /// fallback comparison of the key text is kept (it would cost the memory
+    /// of every key).
+    seen: HashSet<u128, BuildHasherDefault<KeyHasher>>,
+    parallel: usize,
+}
+
+impl std::fmt::Debug for FileReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileReader")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+const SAMPLE_BYTES: usize = 256 * 1024;
+const SAMPLE_ROWS: usize = 2000;
+
+/// Opens a file: sniffs it, reads its header and resolves the mapping.
+/// Every fatal problem surfaces here, before any row is converted.
+pub fn open(path: &Path, opts: &ReadOptions) -> Result<FileReader> {
+    let mapping = opts.mapping.as_ref();
+    if let Some(m) = mapping
+        && m.table != opts.table
+    {
+        return Err(Error::file(
+            path,
+            format!(
+                "the mapping {} is for table {}, but the file is being loaded into {}; pass a mapping for {}",
+                m.origin.display(),
+                m.table,
+                opts.table,
+                opts.table
+            ),
+        ));
+    }
+    let mopts = mapping.map(|m| m.options.clone()).unwrap_or_default();
+    let zone: chrono_tz::Tz = opts.timezone.parse().map_err(|_| {
+        Error::file(
+            path,
+            format!(
+                "'{}' is not a time zone like Europe/Moscow; fix timezone in crm.toml",
+                opts.timezone
+            ),
+        )
+    })?;
+    let phones = PhoneNormalizer::new(&opts.ingest.phone_region)
+        .map_err(|m| Error::file(path, format!("{m}; fix [ingest] phone_region in crm.toml")))?;
+    let batch_rows = opts.ingest.batch_rows.max(1);
+    let (head, gzip) = read_head(path, SAMPLE_BYTES)?;
+    let format = detect_format(path, &head);
+
+    let encoding = match opts.encoding.as_ref().or(mopts.encoding.as_ref()) {
+        Some(e) => Encoding::parse(e).map_err(|m| Error::file(path, m))?,
+        None if format == Format::Csv || format == Format::JsonLines => sniff_encoding(&head),
+        None => Encoding::Utf8,
+    };
+    let mut delimiter = None;
+
+    // Header, a sample of rows (for sniffing), and a factory for the real stream.
+    let (header, sample, xlsx_batches): (Vec<String>, Option<CellBatch>, Option<Vec<CellBatch>>) =
+        match format {
+            Format::Csv => {
+                let d = match opts.delimiter.or(mopts.delimiter) {
+                    Some(d) => d,
+                    None => {
+                        sniff_delimiter(head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(&head))
+                    }
+                };
+                delimiter = Some(d);
+                let (stream, _) = open_stream(path)?;
+                let mut src =
+                    csv::CsvSource::new(stream, d, SAMPLE_ROWS).map_err(|e| Error::io(path, e))?;
+                let header = src
+                    .header()
+                    .map_err(|e| csv_error(path, e))?
+                    .ok_or_else(|| {
+                        Error::file(
+                            path,
+                            "the file is empty: expected a header line with column names",
+                        )
+                    })?;
+                let header = header
+                    .iter()
+                    .map(|h| encoding.decode_lossy(h).trim().to_string())
+                    .collect();
+                let sample = src.next_batch().map_err(|e| csv_error(path, e))?;
+                (header, sample, None)
+            }
+            Format::JsonLines => {
+                let (stream, _) = open_stream(path)?;
+                let cols = jsonl::sniff_columns(stream).map_err(|e| Error::io(path, e))?;
+                let (stream, _) = open_stream(path)?;
+                let sample = jsonl::JsonlSource::new(stream, &cols, SAMPLE_ROWS)
+                    .next_batch()
+                    .map_err(|e| Error::io(path, e))?;
+                (cols, sample, None)
+            }
+            Format::Parquet => {
+                let (mut src, cols) = parquet::open(read_all(path)?.into(), SAMPLE_ROWS)?;
+                (cols, src.next_batch()?, None)
+            }
+            Format::Xlsx => {
+                let sheet = xlsx::read(read_all(path)?, mopts.sheet.as_deref(), batch_rows)
+                    .map_err(|m| Error::file(path, m))?;
+                let sample = None;
+                (sheet.header, sample, Some(sheet.batches))
+            }
+        };
+    if header.iter().all(String::is_empty) {
+        return Err(Error::file(
+            path,
+            "no header: expected the first line to hold column names",
+        ));
+    }
+    let sample = sample.or_else(|| {
+        xlsx_batches
+            .as_ref()
+            .and_then(|b| b.first())
+            .map(clone_batch)
+    });
+
+    let mut plan = resolve(path, opts, &header, phones, encoding)?;
+    // Sniff decimal comma and the day order of slashed dates from the sample.
+    let sample_values = |i: usize| -> Vec<String> {
+        let Some(s) = &sample else { return Vec::new() };
+        (0..s.len())
+            .filter_map(|r| s.field(r, i).map(|b| encoding.decode_lossy(b)))
+            .collect()
+    };
+    let decimal_comma = match opts.decimal_comma.or(mopts.decimal_comma) {
+        Some(d) => d,
+        None => {
+            let mut values = Vec::new();
+            for cp in plan.cols.iter().filter(|c| c.col.ty == ColumnType::Money) {
+                if let Src::Field(i) = cp.src {
+                    values.extend(sample_values(i));
+                }
+            }
+            sniff_decimal_comma(values.iter().map(String::as_str))
+                .unwrap_or(delimiter == Some(b';') && encoding == Encoding::Windows1251)
+        }
+    };
+    let global_format = opts.date_format.clone().or(mopts.date_format.clone());
+    let spec_of = |name: &str| mapping.and_then(|m| m.columns.get(name));
+    for cp in plan.cols.iter_mut() {
+        let spec = spec_of(cp.col.name);
+        if cp.col.ty == ColumnType::Money {
+            cp.decimal_comma = spec.and_then(|s| s.decimal_comma).unwrap_or(decimal_comma);
+        }
+        if matches!(cp.col.ty, ColumnType::Date | ColumnType::Timestamp) {
+            let format = spec
+                .and_then(|s| s.date_format.clone())
+                .or(global_format.clone());
+            let day_order = match cp.src {
+                Src::Field(i) => sniff_day_order(sample_values(i).iter().map(String::as_str)),
+                _ => DayOrder::Unknown,
+            };
+            cp.temporal = Some(TemporalParser {
+                format,
+                day_order,
+                zone,
+            });
+        }
+    }
+    plan.future_limit =
+        opts.now + chrono::Duration::days(i64::from(opts.ingest.future_tolerance_days));
+    plan.tolerance_days = opts.ingest.future_tolerance_days;
+
+    let derived_key = plan.cols.iter().any(|c| matches!(c.src, Src::DerivedKey));
+    if derived_key {
+        plan.content_hash = content_hash(path)?;
+    }
+    let present_columns: Vec<&'static str> = plan
+        .cols
+        .iter()
+        .filter(|c| !matches!(c.src, Src::Absent))
+        .map(|c| c.col.name)
+        .collect();
+    let used = used_columns(&plan);
+    let ignored_columns = header
+        .iter()
+        .enumerate()
+        .filter(|(i, h)| !used.contains(i) && !h.is_empty())
+        .map(|(_, h)| h.clone())
+        .collect();
+    let info = FileInfo {
+        path: path.to_path_buf(),
+        format,
+        gzip,
+        encoding,
+        delimiter,
+        decimal_comma,
+        source_columns: header.clone(),
+        present_columns,
+        ignored_columns,
+        derived_key,
+    };
+
+    // The real stream, from the start, on its own thread.
+    let source = match format {
+        Format::Csv => {
+            let (stream, _) = open_stream(path)?;
+            let mut src = csv::CsvSource::new(stream, delimiter.unwrap_or(b','), batch_rows)
+                .map_err(|e| Error::io(path, e))?;
+            src.header().map_err(|e| csv_error(path, e))?;
+            Source::Csv(src)
+        }
+        Format::JsonLines => {
+            let (stream, _) = open_stream(path)?;
+            Source::Jsonl(jsonl::JsonlSource::new(stream, &header, batch_rows))
+        }
+        Format::Parquet => Source::Parquet(parquet::open(read_all(path)?.into(), batch_rows)?.0),
+        Format::Xlsx => Source::Batches(xlsx_batches.unwrap_or_default().into_iter()),
+    };
+    let parallel = rayon::current_num_threads().max(1);
+    let (tx, rx) = sync_channel(parallel * 2);
+    let thread_path = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("crm-ingest-read".into())
+        .spawn(move || pump(source, &thread_path, tx))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(FileReader {
+        info,
+        plan: Arc::new(plan),
+        rx: Some(rx),
+        ready: VecDeque::new(),
+        seen: HashSet::default(),
+        parallel,
+    })
+}
+
+fn pump(mut source: Source, path: &Path, tx: SyncSender<Result<CellBatch>>) {
+    loop {
+        let next = source.next_batch(path);
+        let stop = !matches!(next, Ok(Some(_)));
+        let msg = match next {
+            Ok(Some(b)) => Ok(b),
+            Ok(None) => return,
+            Err(e) => Err(e),
+        };
+        // A closed channel means the caller dropped the reader: stop quietly.
+        if tx.send(msg).is_err() || stop {
+            return;
+        }
+    }
+}
+
+fn clone_batch(b: &CellBatch) -> CellBatch {
+    let mut c = CellBatch::default();
+    for r in 0..b.len() {
+        for i in 0..b.field_count(r) {
+            c.push_field(b.field(r, i).unwrap_or_default());
+        }
+        c.end_row(b.line(r), b.raw(r));
+    }
+    c
+}
+
+fn used_columns(plan: &Plan) -> HashSet<usize> {
+    let mut used: HashSet<usize> = plan.attributes.iter().map(|(_, i)| *i).collect();
+    for c in &plan.cols {
+        match &c.src {
+            Src::Field(i) => {
+                used.insert(*i);
+            }
+            Src::Concat(idx, _) => used.extend(idx.iter().copied()),
+            _ => {}
+        }
+    }
+    used
+}
+
+/// Finds a source column: exact name first, then ignoring case.
+fn find_column(header: &[String], name: &str) -> Option<usize> {
+    let name = name.trim();
+    header.iter().position(|h| h == name).or_else(|| {
+        let lower = name.to_lowercase();
+        header.iter().position(|h| h.to_lowercase() == lower)
+    })
+}
+
+/// Resolves the mapping (or same-name matching) against the header.
+fn resolve(
+    path: &Path,
+    opts: &ReadOptions,
+    header: &[String],
+    phones: PhoneNormalizer,
+    encoding: Encoding,
+) -> Result<Plan> {
+    let table = opts.table;
+    let mapping = opts.mapping.as_ref();
+    let missing = |key: &str, source: &str| {
+        Error::file(
+            path,
+            format!(
+                "the mapping {} says {key} = \"{source}\", but the file has no such column; its columns are: {}; fix the mapping",
+                mapping
+                    .map(|m| m.origin.display().to_string())
+                    .unwrap_or_default(),
+                header.join(", ")
+            ),
+        )
+    };
+    let mut cols = Vec::new();
+    for col in table.columns() {
+        let spec = mapping.and_then(|m| m.columns.get(col.name));
+        let src = match spec.map(|s| &s.source) {
+            Some(ColumnSource::Column(c)) => Src::Field(
+                find_column(header, c)
+                    .ok_or_else(|| missing(&format!("columns.{}", col.name), c))?,
+            ),
+            Some(ColumnSource::Concat { columns, sep }) => {
+                let idx = columns
+                    .iter()
+                    .map(|c| {
+                        find_column(header, c)
+                            .ok_or_else(|| missing(&format!("columns.{}.concat", col.name), c))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Src::Concat(idx, sep.clone())
+            }
+            Some(ColumnSource::Const(v)) => Src::Const(v.clone()),
+            None => match find_column(header, col.name) {
+                Some(i) => Src::Field(i),
+                None => Src::Absent,
+            },
+        };
+        let split = spec.and_then(|s| s.split.clone()).unwrap_or_else(|| {
+            if col.name == "phone" {
+                vec![",".into(), ";".into()]
+            } else {
+                Vec::new()
+            }
+        });
+        cols.push(ColPlan {
+            col,
+            src,
+            temporal: None,
+            decimal_comma: false,
+            values: mapping
+                .and_then(|m| m.values.get(col.name))
+                .map(|v| v.iter().map(|(a, b)| (a.clone(), b.clone())).collect()),
+            allowed: allowed_values(table, col.name),
+            id_like: col.ty == ColumnType::Utf8
+                && (col.name.ends_with("_id") || col.name.starts_with("phone")),
+            split,
+        });
+    }
+    let mut attributes = Vec::new();
+    if let Some(m) = mapping {
+        for a in &m.attributes {
+            let i = find_column(header, a).ok_or_else(|| missing("attributes", a))?;
+            attributes.push((a.clone(), i));
+        }
+    }
+    let present = |cols: &[ColPlan], name: &str| {
+        cols.iter()
+            .any(|c| c.col.name == name && !matches!(c.src, Src::Absent))
+    };
+    if table == Table::Customers {
+        let email = present(&cols, "email");
+        let phone = present(&cols, "phone");
+        for c in cols.iter_mut() {
+            if !matches!(c.src, Src::Absent) {
+                continue;
+            }
+            let derive = match c.col.name {
+                "email_valid" => email,
+                "phone_valid" | "phones_other" => phone,
+                "attributes" => !attributes.is_empty(),
+                _ => false,
+            };
+            if derive {
+                c.src = Src::Derived;
+            }
+        }
+    }
+    let keys = table.key_columns();
+    let key_absent = keys.iter().all(|k| {
+        cols.iter()
+            .any(|c| c.col.name == *k && matches!(c.src, Src::Absent))
+    });
+    if keys.len() == 1 && key_absent {
+        let c = cols
+            .iter_mut()
+            .find(|c| c.col.name == keys[0])
+            .expect("key column");
+        c.src = Src::DerivedKey;
+    }
+    for c in &cols {
+        if c.col.required && matches!(c.src, Src::Absent) {
+            return Err(Error::file(
+                path,
+                format!(
+                    "the required column '{}' of {table} is missing; the file's columns are: {}; rename the column or map it with columns.{} = \"<source column>\" in a mapping file",
+                    c.col.name,
+                    header.join(", "),
+                    c.col.name
+                ),
+            ));
+        }
+    }
+    let key_cols = keys
+        .iter()
+        .map(|k| {
+            cols.iter()
+                .position(|c| c.col.name == *k)
+                .expect("key column")
+        })
+        .collect();
+    Ok(Plan {
+        table,
+        schema: table.arrow_schema(),
+        cols,
+        header_len: header.len(),
+        encoding,
+        attributes,
+        phones,
+        future_limit: opts.now,
+        tolerance_days: 0,
+        file: path.display().to_string(),
+        content_hash: String::new(),
+        key_cols,
+    })
+}
+
+impl FileReader {
+    /// What was detected and which canonical columns the file carries.
+    pub fn info(&self) -> &FileInfo {
+        &self.info
+    }
+
+    /// The next chunk, `Ok(None)` at the end of the file. An `Err` here is
+    /// an I/O failure part-way through; chunks already returned stay valid.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        if let Some(c) = self.ready.pop_front() {
+            return Ok(Some(c));
+        }
+        let Some(rx) = &self.rx else { return Ok(None) };
+        let mut batches = Vec::with_capacity(self.parallel);
+        match rx.recv() {
+            Ok(b) => batches.push(b?),
+            Err(_) => {
+                self.rx = None;
+                return Ok(None);
+            }
+        }
+        while batches.len() < self.parallel {
+            match rx.try_recv() {
+                Ok(b) => batches.push(b?),
+                Err(_) => break,
+            }
+        }
+        let plan = &self.plan;
+        let converted = batches
+            .par_iter()
+            .map(|b| plan.convert(b))
+            .collect::<Result<Vec<_>>>()?;
+        for (cells, conv) in batches.iter().zip(converted) {
+            let chunk = self.dedupe(cells, conv)?;
+            self.ready.push_back(chunk);
+        }
+        Ok(self.ready.pop_front())
+    }
+
+    /// The duplicate check, in file order: the first occurrence is kept.
+    fn dedupe(&mut self, cells: &CellBatch, conv: crate::convert::Converted) -> Result<Chunk> {
+        let mut quarantine = conv.quarantine;
+        let mut keep: Option<Vec<bool>> = None;
+        for (i, key) in conv.keys.iter().enumerate() {
+            if !self.seen.insert(*key) {
+                let keep = keep.get_or_insert_with(|| vec![true; conv.keys.len()]);
+                keep[i] = false;
+                let row = conv.rows[i] as usize;
+                let key_names = self.plan.table.key_columns().join(", ");
+                quarantine.push(QuarantineRow {
+                    file: self.plan.file.clone(),
+                    line: cells.line(row),
+                    column: Some(key_names.clone()),
+                    reason: QuarantineReason::DuplicateInFile,
+                    message: format!(
+                        "{key_names}: expected a key not seen before in this file, found {} again; the first row with it was loaded",
+                        key_text(&conv.batch, &self.plan, i)
+                    ),
+                    raw: self.plan.encoding.decode_lossy(cells.raw(row)),
+                });
+            }
+        }
+        let batch = match keep {
+            Some(mask) => filter_record_batch(&conv.batch, &BooleanArray::from(mask))?,
+            None => conv.batch,
+        };
+        quarantine.sort_by_key(|q| q.line);
+        Ok(Chunk {
+            batch,
+            quarantine,
+            rows_read: conv.rows_read,
+        })
+    }
+}
+
+fn key_text(batch: &RecordBatch, plan: &Plan, row: usize) -> String {
+    plan.key_cols
+        .iter()
+        .map(|&k| {
+            let a = batch.column(k);
+            if let Some(s) = a.as_string_opt::<i32>() {
+                format!("\"{}\"", s.value(row))
+            } else if let Some(t) = a.as_primitive_opt::<TimestampMicrosecondType>() {
+                chrono::DateTime::from_timestamp_micros(t.value(row))
+                    .map(|d| d.naive_utc().to_string())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+impl Iterator for FileReader {
+    type Item = Result<Chunk>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_chunk().transpose()
+    }
+}
+
+/// Reads a whole file and sums what it gave; handy for tests and small files.
+pub fn read_all_chunks(path: &Path, opts: &ReadOptions) -> Result<(FileInfo, Vec<Chunk>)> {
+    let mut r = open(path, opts)?;
+    let mut chunks = Vec::new();
+    while let Some(c) = r.next_chunk()? {
+        chunks.push(c);
+    }
+    Ok((r.info().clone(), chunks))
+}
