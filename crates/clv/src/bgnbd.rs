@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::data::{Customer, RfmPattern, validate_patterns};
+use crate::data::{Customer, PreparedPatterns, RfmPattern, validate_patterns};
 use crate::fit::{FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum};
 use crate::special::{ln_beta, ln_gamma, ln_hyp2f1_positive, ln_one_over_one_plus_exp};
 use crate::{Error, Result, TransactionModel, check_horizon, finite_output, max_age, total_count};
@@ -50,18 +50,41 @@ impl BgNbdParams {
         Ok(p)
     }
 
+    /// The parts of the log-likelihood that depend on x only: `A1 + A2` without the age term,
+    /// and `ln a − ln(b + x − 1)`.
+    fn x_terms(&self, x: u32) -> (f64, f64) {
+        let Self { r, alpha, a, b } = *self;
+        let xf = f64::from(x);
+        let a1 = ln_gamma(r + xf) - ln_gamma(r) + r * alpha.ln();
+        let a2 = ln_gamma(a + b) + ln_gamma(b + xf) - ln_gamma(b) - ln_gamma(a + b + xf);
+        let odds = if x == 0 {
+            0.0
+        } else {
+            a.ln() - (b + xf - 1.0).ln()
+        };
+        (a1 + a2, odds)
+    }
+
+    fn ln_likelihood_with(&self, c: &Customer, (a12, ln_odds): (f64, f64)) -> f64 {
+        let rx = self.r + f64::from(c.frequency);
+        let a3 = -rx * (self.alpha + c.age).ln();
+        if c.frequency == 0 {
+            return a12 + a3;
+        }
+        let a4 = ln_odds - rx * (self.alpha + c.recency).ln();
+        a12 + crate::special::log_add_exp(a3, a4)
+    }
+
     /// Per-customer log-likelihood (FHL 2005 eq. 6, in log-sum-exp form).
     pub fn ln_likelihood(&self, c: &Customer) -> f64 {
-        let Self { r, alpha, a, b } = *self;
-        let x = f64::from(c.frequency);
-        let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
-        let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
-        let a3 = -(r + x) * (alpha + c.age).ln();
-        if c.frequency == 0 {
-            return a1 + a2 + a3;
-        }
-        let a4 = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + c.recency).ln();
-        a1 + a2 + crate::special::log_add_exp(a3, a4)
+        self.ln_likelihood_with(c, self.x_terms(c.frequency))
+    }
+
+    fn total_ln_likelihood(&self, prepared: &PreparedPatterns) -> f64 {
+        let table: Vec<(f64, f64)> = prepared.distinct_x.iter().map(|&x| self.x_terms(x)).collect();
+        weighted_sum(&prepared.rows, |row| {
+            row.weight * self.ln_likelihood_with(&row.customer, table[row.x_index])
+        })
     }
 
     /// `ln P(alive)` minus its complement's odds: `a/(b+x−1) · ((α+T)/(α+t_x))^{r+x}`, in logs.
@@ -144,7 +167,7 @@ impl TransactionModel for BgNbdParams {
 /// Total log-likelihood over weighted patterns.
 pub fn log_likelihood(params: &BgNbdParams, patterns: &[RfmPattern]) -> Result<f64> {
     validate_patterns(patterns)?;
-    let ll = weighted_sum(patterns, |p| p.count as f64 * params.ln_likelihood(&p.customer()));
+    let ll = params.total_ln_likelihood(&PreparedPatterns::new(patterns));
     finite_output(ll, "BG/NBD log-likelihood")
 }
 
@@ -152,10 +175,8 @@ pub fn log_likelihood(params: &BgNbdParams, patterns: &[RfmPattern]) -> Result<f
 pub fn fit(patterns: &[RfmPattern], options: &FitOptions) -> Result<FitResult<BgNbdParams>> {
     validate_patterns(patterns)?;
     let scale = max_age(patterns);
-    let ll = |v: &[f64]| {
-        let p = BgNbdParams::from_slice(v);
-        weighted_sum(patterns, |q| q.count as f64 * p.ln_likelihood(&q.customer()))
-    };
+    let prepared = PreparedPatterns::new(patterns);
+    let ll = |v: &[f64]| BgNbdParams::from_slice(v).total_ln_likelihood(&prepared);
     let problem = MleProblem {
         model: "bgnbd",
         names: BgNbdParams::NAMES,

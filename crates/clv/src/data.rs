@@ -186,3 +186,35 @@ mod tests {
         assert!(matches!(compress_customers(&[]), Err(Error::EmptyInput)));
     }
 }
+
+/// Patterns laid out for repeated likelihood evaluation. Terms that depend on `x` alone (the
+/// log-gamma functions) are computed once per distinct `x` and looked up by `x_index`, which
+/// makes an evaluation cost a few logarithms per pattern.
+pub(crate) struct PreparedPatterns {
+    pub distinct_x: Vec<u32>,
+    pub rows: Vec<PreparedRow>,
+}
+
+pub(crate) struct PreparedRow {
+    pub x_index: usize,
+    pub customer: Customer,
+    pub weight: f64,
+}
+
+impl PreparedPatterns {
+    pub fn new(patterns: &[RfmPattern]) -> Self {
+        let mut distinct_x: Vec<u32> = patterns.iter().map(|p| p.frequency).collect();
+        distinct_x.sort_unstable();
+        distinct_x.dedup();
+        let rows = patterns
+            .iter()
+            .filter(|p| p.count > 0)
+            .map(|p| PreparedRow {
+                x_index: distinct_x.binary_search(&p.frequency).unwrap_or(0),
+                customer: p.customer(),
+                weight: p.count as f64,
+            })
+            .collect();
+        Self { distinct_x, rows }
+    }
+}

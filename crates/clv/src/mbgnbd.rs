@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::bgnbd::check_positive;
-use crate::data::{Customer, RfmPattern, validate_patterns};
+use crate::data::{Customer, PreparedPatterns, RfmPattern, validate_patterns};
 use crate::fit::{FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum};
 use crate::special::{ln_beta, ln_gamma, ln_hyp2f1_positive, ln_one_over_one_plus_exp, log_add_exp};
 use crate::{Result, TransactionModel, check_horizon, finite_output, max_age, total_count};
@@ -47,14 +47,33 @@ impl MbgNbdParams {
             + (self.r + x) * ((self.alpha + c.age).ln() - (self.alpha + c.recency).ln())
     }
 
+    /// x-only parts of the log-likelihood: `A1 + A2` without the age term, and `ln a − ln(b + x)`.
+    fn x_terms(&self, x: u32) -> (f64, f64) {
+        let Self { r, alpha, a, b } = *self;
+        let xf = f64::from(x);
+        let a1 = ln_gamma(r + xf) - ln_gamma(r) + r * alpha.ln();
+        let a2 =
+            ln_gamma(a + b) + ln_gamma(b + xf + 1.0) - ln_gamma(b) - ln_gamma(a + b + xf + 1.0);
+        (a1 + a2, a.ln() - (b + xf).ln())
+    }
+
+    fn ln_likelihood_with(&self, c: &Customer, (a12, ln_odds): (f64, f64)) -> f64 {
+        let rx = self.r + f64::from(c.frequency);
+        let ln_age = (self.alpha + c.age).ln();
+        let odds = ln_odds + rx * (ln_age - (self.alpha + c.recency).ln());
+        a12 - rx * ln_age + log_add_exp(0.0, odds)
+    }
+
     /// Per-customer log-likelihood.
     pub fn ln_likelihood(&self, c: &Customer) -> f64 {
-        let Self { r, alpha, a, b } = *self;
-        let x = f64::from(c.frequency);
-        let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
-        let a2 = ln_gamma(a + b) + ln_gamma(b + x + 1.0) - ln_gamma(b) - ln_gamma(a + b + x + 1.0);
-        let a3 = -(r + x) * (alpha + c.age).ln();
-        a1 + a2 + a3 + log_add_exp(0.0, self.ln_dropout_odds(c))
+        self.ln_likelihood_with(c, self.x_terms(c.frequency))
+    }
+
+    fn total_ln_likelihood(&self, prepared: &PreparedPatterns) -> f64 {
+        let table: Vec<(f64, f64)> = prepared.distinct_x.iter().map(|&x| self.x_terms(x)).collect();
+        weighted_sum(&prepared.rows, |row| {
+            row.weight * self.ln_likelihood_with(&row.customer, table[row.x_index])
+        })
     }
 
     /// Unconditional probability that a new customer makes exactly `n` repeat purchases in `(0, t]`.
@@ -114,7 +133,7 @@ impl TransactionModel for MbgNbdParams {
 /// Total log-likelihood over weighted patterns.
 pub fn log_likelihood(params: &MbgNbdParams, patterns: &[RfmPattern]) -> Result<f64> {
     validate_patterns(patterns)?;
-    let ll = weighted_sum(patterns, |p| p.count as f64 * params.ln_likelihood(&p.customer()));
+    let ll = params.total_ln_likelihood(&PreparedPatterns::new(patterns));
     finite_output(ll, "MBG/NBD log-likelihood")
 }
 
@@ -122,10 +141,8 @@ pub fn log_likelihood(params: &MbgNbdParams, patterns: &[RfmPattern]) -> Result<
 pub fn fit(patterns: &[RfmPattern], options: &FitOptions) -> Result<FitResult<MbgNbdParams>> {
     validate_patterns(patterns)?;
     let scale = max_age(patterns);
-    let ll = |v: &[f64]| {
-        let p = MbgNbdParams::from_slice(v);
-        weighted_sum(patterns, |q| q.count as f64 * p.ln_likelihood(&q.customer()))
-    };
+    let prepared = PreparedPatterns::new(patterns);
+    let ll = |v: &[f64]| MbgNbdParams::from_slice(v).total_ln_likelihood(&prepared);
     let problem = MleProblem {
         model: "mbgnbd",
         names: MbgNbdParams::NAMES,

@@ -111,34 +111,31 @@ fn hyp2f1_series(a: f64, b: f64, c: f64, z: f64) -> Result<SignedLog> {
             sign: 1.0,
         });
     }
-    // term_n = (a)_n (b)_n / ((c)_n n!) z^n, tracked as ln|term| and its sign.
-    let mut ln_term = 0.0_f64;
-    let mut term_sign = 1.0_f64;
-    // Running sum scaled by e^{-scale}.
-    let mut scale = 0.0_f64;
+    // term_n = (a)_n (b)_n / ((c)_n n!) z^n by plain multiplication (no logarithms in the loop:
+    // this series sits inside every Pareto/NBD likelihood evaluation). Sum and term are rescaled
+    // together, with the scale kept as a logarithm, whenever the term grows large.
+    const RESCALE_ABOVE: f64 = 1e200;
+    let mut term = 1.0_f64;
     let mut sum = 1.0_f64;
-    let ln_abs_z = z.abs().ln();
-    let z_sign = z.signum();
+    let mut ln_scale = 0.0_f64;
     for n in 0..MAX_SERIES_TERMS {
         let nf = n as f64;
-        let (an, bn, cn) = (a + nf, b + nf, c + nf);
+        let (an, bn) = (a + nf, b + nf);
         if an == 0.0 || bn == 0.0 {
             // A non-positive integer a or b terminates the series: a polynomial.
-            return finish(sum, scale);
+            return finish(sum, ln_scale);
         }
-        ln_term += an.abs().ln() + bn.abs().ln() - cn.abs().ln() - (nf + 1.0).ln() + ln_abs_z;
-        term_sign *= an.signum() * bn.signum() * cn.signum() * z_sign;
-        if ln_term > scale {
-            sum *= (scale - ln_term).exp();
-            scale = ln_term;
+        let ratio = an * bn / ((c + nf) * (nf + 1.0)) * z;
+        term *= ratio;
+        sum += term;
+        if term.abs() > RESCALE_ABOVE {
+            ln_scale += RESCALE_ABOVE.ln();
+            term /= RESCALE_ABOVE;
+            sum /= RESCALE_ABOVE;
         }
-        let contribution = term_sign * (ln_term - scale).exp();
-        sum += contribution;
-        // Once the term ratio has settled below one, stop when terms no longer move the sum.
-        let ratio_ln = (an.abs().ln() + bn.abs().ln() - cn.abs().ln() - (nf + 1.0).ln()) + ln_abs_z;
-        if contribution.abs() <= 1e-17 * sum.abs() && ratio_ln < 0.0 && nf > (a.abs() + b.abs())
-        {
-            return finish(sum, scale);
+        // Stop once the ratio has settled below one and terms no longer move the sum.
+        if ratio.abs() < 1.0 && term.abs() <= 1e-17 * sum.abs() && nf > a.abs().max(b.abs()) {
+            return finish(sum, ln_scale);
         }
     }
     Err(Error::Numerical(format!(
