@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::bgnbd::check_positive;
-use crate::data::{Customer, RfmPattern, validate_patterns};
+use crate::data::{Customer, PreparedPatterns, RfmPattern, validate_patterns};
 use crate::fit::{FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum};
 use crate::special::{ln_gamma, ln_hyp2f1_positive, ln_one_over_one_plus_exp, log_add_exp, log_sub_exp};
 use crate::{Result, TransactionModel, check_horizon, finite_output, max_age, total_count};
@@ -82,11 +82,27 @@ impl ParetoNbdParams {
 
     /// Per-customer log-likelihood (Fader & Hardie eq. 18–20).
     pub fn ln_likelihood(&self, c: &Customer) -> Result<f64> {
+        self.ln_likelihood_with(c, self.ln_a1(f64::from(c.frequency)))
+    }
+
+    fn ln_likelihood_with(&self, c: &Customer, ln_a1: f64) -> Result<f64> {
         let Self { r, alpha, s, beta } = *self;
         let x = f64::from(c.frequency);
         let alive_all_along = -(r + x) * (alpha + c.age).ln() - s * (beta + c.age).ln();
         let died = s.ln() - (r + s + x).ln() + self.ln_a0(c)?;
-        Ok(self.ln_a1(x) + log_add_exp(alive_all_along, died))
+        Ok(ln_a1 + log_add_exp(alive_all_along, died))
+    }
+
+    fn total_ln_likelihood(&self, prepared: &PreparedPatterns) -> f64 {
+        let table: Vec<f64> = prepared
+            .distinct_x
+            .iter()
+            .map(|&x| self.ln_a1(f64::from(x)))
+            .collect();
+        weighted_sum(&prepared.rows, |row| {
+            self.ln_likelihood_with(&row.customer, table[row.x_index])
+                .map_or(f64::NAN, |ll| row.weight * ll)
+        })
     }
 }
 
@@ -132,25 +148,21 @@ impl TransactionModel for ParetoNbdParams {
     }
 }
 
-fn total_ll(params: &ParetoNbdParams, patterns: &[RfmPattern]) -> f64 {
-    weighted_sum(patterns, |p| {
-        params
-            .ln_likelihood(&p.customer())
-            .map_or(f64::NAN, |ll| p.count as f64 * ll)
-    })
-}
-
 /// Total log-likelihood over weighted patterns.
 pub fn log_likelihood(params: &ParetoNbdParams, patterns: &[RfmPattern]) -> Result<f64> {
     validate_patterns(patterns)?;
-    finite_output(total_ll(params, patterns), "Pareto/NBD log-likelihood")
+    finite_output(
+        params.total_ln_likelihood(&PreparedPatterns::new(patterns)),
+        "Pareto/NBD log-likelihood",
+    )
 }
 
 /// Fits Pareto/NBD by maximum likelihood on compressed patterns.
 pub fn fit(patterns: &[RfmPattern], options: &FitOptions) -> Result<FitResult<ParetoNbdParams>> {
     validate_patterns(patterns)?;
     let scale = max_age(patterns);
-    let ll = |v: &[f64]| total_ll(&ParetoNbdParams::from_slice(v), patterns);
+    let prepared = PreparedPatterns::new(patterns);
+    let ll = |v: &[f64]| ParetoNbdParams::from_slice(v).total_ln_likelihood(&prepared);
     let problem = MleProblem {
         model: "pareto_nbd",
         names: ParetoNbdParams::NAMES,

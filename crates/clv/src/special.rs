@@ -133,8 +133,10 @@ fn hyp2f1_series(a: f64, b: f64, c: f64, z: f64) -> Result<SignedLog> {
             term /= RESCALE_ABOVE;
             sum /= RESCALE_ABOVE;
         }
-        // Stop once the ratio has settled below one and terms no longer move the sum.
-        if ratio.abs() < 1.0 && term.abs() <= 1e-17 * sum.abs() && nf > a.abs().max(b.abs()) {
+        // Stop when the tail cannot move the sum: once the ratio is below one it tends to |z|
+        // from there on, so the tail is bounded by a geometric series with q = max(|ratio|, |z|).
+        let q = ratio.abs().max(z.abs());
+        if q < 1.0 && term.abs() * q / (1.0 - q) <= 1e-17 * sum.abs() {
             return finish(sum, ln_scale);
         }
     }
