@@ -81,6 +81,11 @@ impl CellBatch {
         &self.raw[start..self.raw_ends[row] as usize]
     }
 
+    /// Whether all raw lines together are valid UTF-8 (one fast pass).
+    pub fn raw_is_utf8(&self) -> bool {
+        std::str::from_utf8(&self.raw).is_ok()
+    }
+
     pub fn issue(&self, row: usize) -> Option<&RowIssue> {
         self.issues[row].as_deref()
     }

@@ -176,6 +176,14 @@ const MONTHS: [&str; 24] = [
 /// Cells Excel rewrote: `01-May`, `May-01`, `1.май`, `1.23E+11`, or a date
 /// cell (read as ISO text) where an id or phone was meant.
 pub(crate) fn looks_excel_mangled(s: &str) -> bool {
+    // Every mangled shape has a separator or an exponent sign; plain ids
+    // (the bulk of a big file) leave here without allocating.
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'-' | b'.' | b' ' | b'/' | b'+'))
+    {
+        return false;
+    }
     let lower = s.to_lowercase();
     let is_month = |p: &str| {
         MONTHS
@@ -245,10 +253,16 @@ impl Plan {
         let mut quarantine = Vec::new();
         let mut key_buf = Vec::with_capacity(64);
         let special = Specials::of(self);
+        // One staging vector for the whole batch: no allocation per row.
+        let mut vals: Vec<Val<'_>> = Vec::with_capacity(self.cols.len());
+        // Raw lines split at ASCII terminators, so when the batch's raw text
+        // is valid UTF-8 every line is, and the per-field check can be skipped.
+        let batch_is_utf8 =
+            matches!(self.encoding, Encoding::Utf8 | Encoding::Utf8Bom) && cells.raw_is_utf8();
         for row in 0..n {
-            let staged = self.stage_row(cells, row, &special);
+            let staged = self.stage_row(cells, row, &special, &mut vals, batch_is_utf8);
             match staged {
-                Ok(vals) => {
+                Ok(()) => {
                     key_buf.clear();
                     for &k in &self.key_cols {
                         match &vals[k] {
@@ -311,7 +325,10 @@ impl Plan {
         cells: &'a CellBatch,
         row: usize,
         special: &Specials,
-    ) -> Result<Vec<Val<'a>>, Refusal> {
+        vals: &mut Vec<Val<'a>>,
+        batch_is_utf8: bool,
+    ) -> Result<(), Refusal> {
+        vals.clear();
         if let Some(issue) = cells.issue(row) {
             return Err(Refusal {
                 reason: issue.reason,
@@ -330,7 +347,7 @@ impl Plan {
                 ),
             });
         }
-        if matches!(self.encoding, Encoding::Utf8 | Encoding::Utf8Bom) {
+        if !batch_is_utf8 && matches!(self.encoding, Encoding::Utf8 | Encoding::Utf8Bom) {
             for i in 0..found {
                 if std::str::from_utf8(cells.field(row, i).unwrap_or_default()).is_err() {
                     return Err(Refusal {
@@ -344,7 +361,6 @@ impl Plan {
                 }
             }
         }
-        let mut vals: Vec<Val<'a>> = Vec::with_capacity(self.cols.len());
         for cp in &self.cols {
             let name = cp.col.name;
             let text: Option<Cow<'a, str>> = match &cp.src {
@@ -497,9 +513,9 @@ impl Plan {
             vals.push(val);
         }
         if self.table == Table::Customers {
-            self.customer_contacts(cells, row, special, &mut vals)?;
+            self.customer_contacts(cells, row, special, vals)?;
         }
-        Ok(vals)
+        Ok(())
     }
 
     /// E-mail and phone normalisation and the attributes object: they read
@@ -511,13 +527,13 @@ impl Plan {
         sp: &Specials,
         vals: &mut [Val<'a>],
     ) -> Result<(), Refusal> {
-        if let Some(e) = sp.email {
-            if let Val::Str(s) = &vals[e] {
-                let (norm, valid) = normalize_email(s);
-                vals[e] = Val::Str(Cow::Owned(norm));
-                if let Some(ev) = sp.email_valid {
-                    vals[ev] = Val::Bool(valid);
-                }
+        if let Some(e) = sp.email
+            && let Val::Str(s) = &vals[e]
+        {
+            let (norm, valid) = normalize_email(s);
+            vals[e] = Val::Str(Cow::Owned(norm));
+            if let Some(ev) = sp.email_valid {
+                vals[ev] = Val::Bool(valid);
             }
         }
         if let Some(p) = sp.phone {

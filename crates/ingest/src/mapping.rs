@@ -274,7 +274,7 @@ fn parse_column(name: &str, value: &toml::Value) -> std::result::Result<ColumnSp
     match value {
         toml::Value::String(s) => {
             spec.source = ColumnSource::Column(s.clone());
-            return Ok(spec);
+            Ok(spec)
         }
         toml::Value::Table(t) => {
             let mut source = None;
