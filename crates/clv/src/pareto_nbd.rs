@@ -50,29 +50,36 @@ impl ParetoNbdParams {
         Ok(p)
     }
 
-    /// `ln A₀` of Fader & Hardie's eq. (19)/(20): one ₂F₁ family, with the roles of α and β
-    /// swapped so the argument `|α−β|/(max(α,β)+y)` stays in [0, 1).
-    fn ln_a0(&self, c: &Customer) -> Result<f64> {
+    /// `ln ₂F₁(r+s+x, b₂; r+s+x+1; |α−β|/(max(α,β)+y)) − (r+s+x)·ln(max(α,β)+y)`: one of the two
+    /// halves of Fader & Hardie's `A₀` (eq. 19/20), with the roles of α and β swapped so the
+    /// argument stays in [0, 1).
+    fn ln_a0_half(&self, x: u32, y: f64) -> Result<f64> {
         let Self { r, alpha, s, beta } = *self;
-        let x = f64::from(c.frequency);
+        let x = f64::from(x);
         let rsx = r + s + x;
         let (max_ab, b2) = if alpha >= beta {
             (alpha, s + 1.0)
         } else {
             (beta, r + x)
         };
-        let diff = (alpha - beta).abs();
-        let term = |y: f64| -> Result<f64> {
-            Ok(ln_hyp2f1_positive(rsx, b2, rsx + 1.0, diff / (max_ab + y))? - rsx * (max_ab + y).ln())
-        };
-        let at_recency = term(c.recency)?;
-        let at_age = term(c.age)?;
-        // Mathematically at_recency >= at_age; equal when t_x = T, where A₀ = 0.
-        Ok(if at_age >= at_recency {
+        let z = (alpha - beta).abs() / (max_ab + y);
+        Ok(ln_hyp2f1_positive(rsx, b2, rsx + 1.0, z)? - rsx * (max_ab + y).ln())
+    }
+
+    /// `ln A₀ = ln(half(t_x) − half(T))`; `-inf` when t_x = T, where A₀ = 0.
+    fn ln_a0_from_halves(at_recency: f64, at_age: f64) -> f64 {
+        if at_age >= at_recency {
             f64::NEG_INFINITY
         } else {
             log_sub_exp(at_recency, at_age)
-        })
+        }
+    }
+
+    fn ln_a0(&self, c: &Customer) -> Result<f64> {
+        Ok(Self::ln_a0_from_halves(
+            self.ln_a0_half(c.frequency, c.recency)?,
+            self.ln_a0_half(c.frequency, c.age)?,
+        ))
     }
 
     fn ln_a1(&self, x: f64) -> f64 {
@@ -82,26 +89,35 @@ impl ParetoNbdParams {
 
     /// Per-customer log-likelihood (Fader & Hardie eq. 18–20).
     pub fn ln_likelihood(&self, c: &Customer) -> Result<f64> {
-        self.ln_likelihood_with(c, self.ln_a1(f64::from(c.frequency)))
+        Ok(self.ln_likelihood_with(c, self.ln_a1(f64::from(c.frequency)), self.ln_a0(c)?))
     }
 
-    fn ln_likelihood_with(&self, c: &Customer, ln_a1: f64) -> Result<f64> {
+    fn ln_likelihood_with(&self, c: &Customer, ln_a1: f64, ln_a0: f64) -> f64 {
         let Self { r, alpha, s, beta } = *self;
         let x = f64::from(c.frequency);
         let alive_all_along = -(r + x) * (alpha + c.age).ln() - s * (beta + c.age).ln();
-        let died = s.ln() - (r + s + x).ln() + self.ln_a0(c)?;
-        Ok(ln_a1 + log_add_exp(alive_all_along, died))
+        let died = s.ln() - (r + s + x).ln() + ln_a0;
+        ln_a1 + log_add_exp(alive_all_along, died)
     }
 
     fn total_ln_likelihood(&self, prepared: &PreparedPatterns) -> f64 {
-        let table: Vec<f64> = prepared
+        use rayon::prelude::*;
+        let a1: Vec<f64> = prepared
             .distinct_x
             .iter()
             .map(|&x| self.ln_a1(f64::from(x)))
             .collect();
+        // The ₂F₁ halves depend on (x, time) only: evaluate each distinct pair once.
+        let halves: Vec<f64> = prepared
+            .distinct_x_time
+            .par_iter()
+            .with_min_len(1024)
+            .map(|&(x, y)| self.ln_a0_half(x, y).unwrap_or(f64::NAN))
+            .collect();
         weighted_sum(&prepared.rows, |row| {
-            self.ln_likelihood_with(&row.customer, table[row.x_index])
-                .map_or(f64::NAN, |ll| row.weight * ll)
+            let ln_a0 =
+                Self::ln_a0_from_halves(halves[row.recency_index], halves[row.age_index]);
+            row.weight * self.ln_likelihood_with(&row.customer, a1[row.x_index], ln_a0)
         })
     }
 }
