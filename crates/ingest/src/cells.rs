@@ -81,6 +81,11 @@ impl CellBatch {
         &self.raw[start..self.raw_ends[row] as usize]
     }
 
+    /// Bytes of raw text held, for estimating rows per byte.
+    pub fn raw_len(&self) -> usize {
+        self.raw.len()
+    }
+
     /// Whether all raw lines together are valid UTF-8 (one fast pass).
     pub fn raw_is_utf8(&self) -> bool {
         std::str::from_utf8(&self.raw).is_ok()

@@ -1,12 +1,13 @@
 //! `open` and `FileReader`: sniffing, resolving the mapping against the
 //! header, and the pipeline that streams a file through the converter.
 //!
-//! A reader thread parses the file into cell batches and hands them over a
-//! bounded channel (so memory stays bounded whatever the file's size); the
-//! caller's thread converts several batches at once on rayon and then runs
-//! the duplicate check in file order, which is the only serial step.
+//! A reader thread parses the file into cell batches and starts converting
+//! each on the rayon pool at once; a bounded channel of pending conversions
+//! (so memory stays bounded whatever the file's size) hands them to the
+//! caller in file order, whose thread runs only the duplicate check, the one
+//! serial step.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,11 +20,10 @@ use chrono::NaiveDateTime;
 use crm_core::config::IngestConfig;
 use crm_core::schema::{ColumnType, Table};
 use crm_core::{QuarantineReason, QuarantineRow};
-use rayon::prelude::*;
 
 use crate::cells::CellBatch;
 use crate::contact::PhoneNormalizer;
-use crate::convert::{ColPlan, Plan, Src, allowed_values};
+use crate::convert::{ColPlan, Converted, Plan, Src, allowed_values};
 use crate::error::{Error, Result};
 use crate::input::{content_hash, open_stream, read_all, read_head};
 use crate::mapping::{ColumnSource, Mapping};
@@ -156,14 +156,12 @@ impl Hasher for KeyHasher {
 pub struct FileReader {
     info: FileInfo,
     plan: Arc<Plan>,
-    rx: Option<Receiver<Result<CellBatch>>>,
-    ready: VecDeque<Chunk>,
+    rx: Option<Receiver<Result<Pending>>>,
     /// 128-bit hashes of the natural keys loaded so far. At 128 bits a false
     /// duplicate among 10^9 keys has a probability below 10^-20, so no
     /// fallback comparison of the key text is kept (it would cost the memory
     /// of every key).
     seen: HashSet<u128, BuildHasherDefault<KeyHasher>>,
-    parallel: usize,
 }
 
 impl std::fmt::Debug for FileReader {
@@ -374,35 +372,51 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<FileReader> {
         Format::Parquet => Source::Parquet(parquet::open(read_all(path)?.into(), batch_rows)?.0),
         Format::Xlsx => Source::Batches(xlsx_batches.unwrap_or_default().into_iter()),
     };
-    let parallel = rayon::current_num_threads().max(1);
-    let (tx, rx) = sync_channel(parallel * 2);
+    let in_flight = rayon::current_num_threads().max(1) * 2;
+    let (tx, rx) = sync_channel(in_flight);
     let thread_path = path.to_path_buf();
+    let plan = Arc::new(plan);
+    let thread_plan = Arc::clone(&plan);
     std::thread::Builder::new()
         .name("crm-ingest-read".into())
-        .spawn(move || pump(source, &thread_path, tx))
+        .spawn(move || pump(source, &thread_path, thread_plan, tx))
         .map_err(|e| Error::io(path, e))?;
     Ok(FileReader {
         info,
-        plan: Arc::new(plan),
+        plan,
         rx: Some(rx),
-        ready: VecDeque::new(),
         seen: HashSet::default(),
-        parallel,
     })
 }
 
-fn pump(mut source: Source, path: &Path, tx: SyncSender<Result<CellBatch>>) {
+/// A batch being converted on the rayon pool; its result arrives here.
+type Pending = Receiver<Result<(CellBatch, Converted)>>;
+
+/// Parses batches and starts converting each as soon as it is read. The
+/// bounded channel of pending conversions keeps memory bounded and the
+/// order of batches intact, while parsing, conversion and the caller's own
+/// work (writing the previous chunk) overlap.
+fn pump(mut source: Source, path: &Path, plan: Arc<Plan>, tx: SyncSender<Result<Pending>>) {
     loop {
-        let next = source.next_batch(path);
-        let stop = !matches!(next, Ok(Some(_)));
-        let msg = match next {
-            Ok(Some(b)) => Ok(b),
+        match source.next_batch(path) {
+            Ok(Some(cells)) => {
+                let (done_tx, done_rx) = sync_channel(1);
+                let plan = Arc::clone(&plan);
+                rayon::spawn(move || {
+                    let result = plan.convert(&cells).map(|c| (cells, c));
+                    // The reader may have been dropped; nothing to do then.
+                    let _ = done_tx.send(result);
+                });
+                // A closed channel means the caller dropped the reader: stop quietly.
+                if tx.send(Ok(done_rx)).is_err() {
+                    return;
+                }
+            }
             Ok(None) => return,
-            Err(e) => Err(e),
-        };
-        // A closed channel means the caller dropped the reader: stop quietly.
-        if tx.send(msg).is_err() || stop {
-            return;
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
         }
     }
 }
@@ -595,38 +609,38 @@ impl FileReader {
     /// The next chunk, `Ok(None)` at the end of the file. An `Err` here is
     /// an I/O failure part-way through; chunks already returned stay valid.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
-        if let Some(c) = self.ready.pop_front() {
-            return Ok(Some(c));
-        }
         let Some(rx) = &self.rx else { return Ok(None) };
-        let mut batches = Vec::with_capacity(self.parallel);
-        match rx.recv() {
-            Ok(b) => batches.push(b?),
+        let pending = match rx.recv() {
+            Ok(p) => p?,
             Err(_) => {
                 self.rx = None;
                 return Ok(None);
             }
-        }
-        while batches.len() < self.parallel {
-            match rx.try_recv() {
-                Ok(b) => batches.push(b?),
-                Err(_) => break,
-            }
-        }
-        let plan = &self.plan;
-        let converted = batches
-            .par_iter()
-            .map(|b| plan.convert(b))
-            .collect::<Result<Vec<_>>>()?;
-        for (cells, conv) in batches.iter().zip(converted) {
-            let chunk = self.dedupe(cells, conv)?;
-            self.ready.push_back(chunk);
-        }
-        Ok(self.ready.pop_front())
+        };
+        let (cells, converted) = pending.recv().map_err(|_| {
+            Error::file(
+                &self.info.path,
+                "a conversion worker stopped unexpectedly; run the load again",
+            )
+        })??;
+        self.dedupe(&cells, converted).map(Some)
     }
 
     /// The duplicate check, in file order: the first occurrence is kept.
-    fn dedupe(&mut self, cells: &CellBatch, conv: crate::convert::Converted) -> Result<Chunk> {
+    fn dedupe(&mut self, cells: &CellBatch, conv: Converted) -> Result<Chunk> {
+        if self.seen.capacity() == 0 && !cells.is_empty() {
+            // Size the key set once from the file's size and the first
+            // batch's bytes per row: growing a set of millions of keys by
+            // doubling costs more than the inserts themselves.
+            let per_row = (cells.raw_len() / cells.len()).max(1) as u64;
+            let file = std::fs::metadata(&self.info.path)
+                .map(|m| m.len())
+                .unwrap_or(0);
+            let plain = if self.info.gzip { 0 } else { file };
+            let expected = (plain / per_row + plain / per_row / 10).min(100_000_000);
+            self.seen
+                .reserve(expected.max(conv.keys.len() as u64) as usize);
+        }
         let mut quarantine = conv.quarantine;
         let mut keep: Option<Vec<bool>> = None;
         for (i, key) in conv.keys.iter().enumerate() {
