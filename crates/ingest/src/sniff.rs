@@ -45,9 +45,11 @@ impl Encoding {
             Encoding::Utf8 | Encoding::Utf8Bom => std::str::from_utf8(bytes)
                 .ok()
                 .map(std::borrow::Cow::Borrowed),
-            Encoding::Windows1251 => {
-                encoding_rs::WINDOWS_1251.decode_without_bom_handling_and_without_replacement(bytes)
-            }
+            // encoding_rs maps 0x98, the byte Windows-1251 leaves undefined,
+            // to a C1 control character; no real text contains one.
+            Encoding::Windows1251 => encoding_rs::WINDOWS_1251
+                .decode_without_bom_handling_and_without_replacement(bytes)
+                .filter(|t| !t.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c))),
         }
     }
 

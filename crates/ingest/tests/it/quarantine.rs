@@ -170,3 +170,23 @@ fn rows_read_is_ok_plus_quarantined_over_many_chunks() {
     assert_eq!(lines, sorted);
     assert_eq!(lines[0], 2);
 }
+
+#[test]
+fn windows_1251_bytes_without_a_character_are_bad_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    // 0x98 is the one byte Windows-1251 leaves undefined.
+    let mut bytes = encoding_rs::WINDOWS_1251
+        .encode("customer_id;full_name\n1;ООО \"Ромашка\"\n2;Иван\n")
+        .0
+        .into_owned();
+    bytes.extend_from_slice(b"3;\x98\n");
+    let p = fixture(&dir, "c.csv", bytes);
+    let mut o = options(Table::Customers);
+    o.encoding = Some("windows-1251".into());
+    let l = load(&p, &o);
+    assert_eq!(
+        l.text("full_name"),
+        vec![Some("ООО \"Ромашка\"".into()), Some("Иван".into())]
+    );
+    assert_eq!(l.reasons(), vec![(4, BadEncoding, None)]);
+}
