@@ -6,7 +6,9 @@
 use serde::Serialize;
 
 use crate::bgnbd::check_positive;
-use crate::fit::{FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum};
+use crate::fit::{
+    FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum,
+};
 use crate::special::{ln_beta, ln_gamma, log_add_exp};
 use crate::{Error, Result, finite_output};
 
@@ -103,7 +105,8 @@ impl BgBbParams {
         let (x, txf, nf) = (f64::from(x), f64::from(tx), f64::from(n));
         let base_ab = ln_beta(alpha, beta);
         let base_gd = ln_beta(gamma, delta);
-        let mut ll = ln_beta(alpha + x, beta + nf - x) - base_ab + ln_beta(gamma, delta + nf) - base_gd;
+        let mut ll =
+            ln_beta(alpha + x, beta + nf - x) - base_ab + ln_beta(gamma, delta + nf) - base_gd;
         for i in 0..n.saturating_sub(tx) {
             let i = f64::from(i);
             ll = log_add_exp(
@@ -164,8 +167,9 @@ impl BgBbParams {
             delta,
         } = *self;
         let nf = f64::from(n);
-        let ln_ratio =
-            ln_gamma(gamma + delta) + ln_gamma(1.0 + delta + nf) - ln_gamma(gamma + delta + nf) - ln_gamma(1.0 + delta);
+        let ln_ratio = ln_gamma(gamma + delta) + ln_gamma(1.0 + delta + nf)
+            - ln_gamma(gamma + delta + nf)
+            - ln_gamma(1.0 + delta);
         finite_output(
             alpha / (alpha + beta) * delta / (gamma - 1.0) * -ln_ratio.exp_m1(),
             "BG/BB expected purchases of a new customer",

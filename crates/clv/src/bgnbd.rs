@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use crate::data::{Customer, PreparedPatterns, RfmPattern, validate_patterns};
-use crate::fit::{FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum};
+use crate::fit::{
+    FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum,
+};
 use crate::special::{ln_beta, ln_gamma, ln_hyp2f1_positive, ln_one_over_one_plus_exp};
 use crate::{Error, Result, TransactionModel, check_horizon, finite_output, max_age, total_count};
 
@@ -81,7 +83,11 @@ impl BgNbdParams {
     }
 
     fn total_ln_likelihood(&self, prepared: &PreparedPatterns) -> f64 {
-        let table: Vec<(f64, f64)> = prepared.distinct_x.iter().map(|&x| self.x_terms(x)).collect();
+        let table: Vec<(f64, f64)> = prepared
+            .distinct_x
+            .iter()
+            .map(|&x| self.x_terms(x))
+            .collect();
         weighted_sum(&prepared.rows, |row| {
             row.weight * self.ln_likelihood_with(&row.customer, table[row.x_index])
         })
@@ -109,7 +115,9 @@ impl BgNbdParams {
         let ln_q = (t / (alpha + t)).ln();
         // NB pmf: Γ(r+j)/(Γ(r) j!) (α/(α+t))^r (t/(α+t))^j
         let ln_nb = |j: f64| {
-            ln_gamma(r + j) - ln_gamma(r) - ln_gamma(j + 1.0) + ln_p0 + if j > 0.0 { j * ln_q } else { 0.0 }
+            ln_gamma(r + j) - ln_gamma(r) - ln_gamma(j + 1.0)
+                + ln_p0
+                + if j > 0.0 { j * ln_q } else { 0.0 }
         };
         let first = (ln_beta(a, b + nf) - ln_beta(a, b) + ln_nb(nf)).exp();
         let second = if n > 0 {

@@ -75,69 +75,67 @@ impl RfmPattern {
     }
 }
 
-/// Above this many customers the compression hashes chunks in parallel and merges the maps.
-const PARALLEL_COMPRESS_MIN: usize = 200_000;
+/// Above this many customers validation and sorting run in parallel.
+const PARALLEL_COMPRESS_MIN: usize = 100_000;
 
 type PatternKey = (u32, u64, u64);
 
 fn key(c: &Customer) -> PatternKey {
-    // -0.0 and 0.0 must meet in one pattern; bit patterns would keep them apart.
+    // -0.0 and 0.0 must meet in one pattern; bit patterns would keep them apart. For validated
+    // (non-negative) values the bit order is the numeric order, so sorted keys are sorted patterns.
     let norm = |v: f64| if v == 0.0 { 0.0_f64 } else { v };
-    (c.frequency, norm(c.recency).to_bits(), norm(c.age).to_bits())
+    (
+        c.frequency,
+        norm(c.recency).to_bits(),
+        norm(c.age).to_bits(),
+    )
 }
 
 /// Validates customers and compresses them into unique patterns, sorted by `(x, t_x, T)` so that
 /// the result (and every sum over it) is the same from run to run.
+///
+/// Sorting the keys and counting runs beats hashing here: it is one parallel pass with no merge
+/// of large maps, and its output comes out ordered.
 pub fn compress_customers(customers: &[Customer]) -> Result<Vec<RfmPattern>> {
     if customers.is_empty() {
         return Err(Error::EmptyInput);
     }
-    let map: HashMap<PatternKey, u64> = if customers.len() >= PARALLEL_COMPRESS_MIN {
+    let mut keys: Vec<PatternKey> = if customers.len() >= PARALLEL_COMPRESS_MIN {
         customers
-            .par_chunks(64 * 1024)
+            .par_iter()
             .enumerate()
-            .map(|(chunk_index, chunk)| {
-                let mut local = HashMap::with_capacity(4096);
-                for (i, c) in chunk.iter().enumerate() {
-                    c.validate(chunk_index * 64 * 1024 + i)?;
-                    *local.entry(key(c)).or_insert(0_u64) += 1;
-                }
-                Ok(local)
-            })
-            .try_reduce(HashMap::new, |mut acc, other| {
-                let (mut big, small) = if acc.len() >= other.len() {
-                    (std::mem::take(&mut acc), other)
-                } else {
-                    (other, std::mem::take(&mut acc))
-                };
-                for (k, v) in small {
-                    *big.entry(k).or_insert(0) += v;
-                }
-                Ok(big)
-            })?
+            .map(|(i, c)| c.validate(i).map(|()| key(c)))
+            .collect::<Result<_>>()?
     } else {
-        let mut map = HashMap::new();
-        for (i, c) in customers.iter().enumerate() {
-            c.validate(i)?;
-            *map.entry(key(c)).or_insert(0_u64) += 1;
-        }
-        map
+        customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.validate(i).map(|()| key(c)))
+            .collect::<Result<_>>()?
     };
-    let mut patterns: Vec<RfmPattern> = map
-        .into_iter()
-        .map(|((x, tx, t), count)| RfmPattern {
-            frequency: x,
-            recency: f64::from_bits(tx),
-            age: f64::from_bits(t),
-            count,
-        })
-        .collect();
-    patterns.sort_by(|p, q| {
-        p.frequency
-            .cmp(&q.frequency)
-            .then(p.recency.total_cmp(&q.recency))
-            .then(p.age.total_cmp(&q.age))
-    });
+    if keys.len() >= PARALLEL_COMPRESS_MIN {
+        keys.par_sort_unstable();
+    } else {
+        keys.sort_unstable();
+    }
+    let mut patterns: Vec<RfmPattern> = Vec::new();
+    for (x, tx, t) in keys {
+        match patterns.last_mut() {
+            Some(last)
+                if last.frequency == x
+                    && last.recency.to_bits() == tx
+                    && last.age.to_bits() == t =>
+            {
+                last.count += 1;
+            }
+            _ => patterns.push(RfmPattern {
+                frequency: x,
+                recency: f64::from_bits(tx),
+                age: f64::from_bits(t),
+                count: 1,
+            }),
+        }
+    }
     Ok(patterns)
 }
 
@@ -153,38 +151,6 @@ pub fn validate_patterns(patterns: &[RfmPattern]) -> Result<()> {
         return Err(Error::EmptyInput);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compresses_and_counts() {
-        let cs = vec![
-            Customer::new(2, 3.0, 5.0),
-            Customer::new(0, 0.0, 5.0),
-            Customer::new(2, 3.0, 5.0),
-            Customer::new(0, -0.0, 5.0),
-        ];
-        let ps = compress_customers(&cs).unwrap();
-        assert_eq!(ps.len(), 2);
-        assert_eq!(ps[0].frequency, 0);
-        assert_eq!(ps[0].count, 2);
-        assert_eq!(ps[1].count, 2);
-    }
-
-    #[test]
-    fn rejects_bad_rows_with_their_index() {
-        let cs = vec![Customer::new(1, 2.0, 5.0), Customer::new(1, 6.0, 5.0)];
-        match compress_customers(&cs) {
-            Err(Error::InvalidInput { index, .. }) => assert_eq!(index, 1),
-            other => panic!("unexpected {other:?}"),
-        }
-        assert!(compress_customers(&[Customer::new(0, 1.0, 5.0)]).is_err());
-        assert!(compress_customers(&[Customer::new(1, f64::NAN, 5.0)]).is_err());
-        assert!(matches!(compress_customers(&[]), Err(Error::EmptyInput)));
-    }
 }
 
 /// Patterns laid out for repeated likelihood evaluation. Terms that depend on `x` alone (the
@@ -235,5 +201,37 @@ impl PreparedPatterns {
             distinct_x_time,
             rows,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compresses_and_counts() {
+        let cs = vec![
+            Customer::new(2, 3.0, 5.0),
+            Customer::new(0, 0.0, 5.0),
+            Customer::new(2, 3.0, 5.0),
+            Customer::new(0, -0.0, 5.0),
+        ];
+        let ps = compress_customers(&cs).unwrap();
+        assert_eq!(ps.len(), 2);
+        assert_eq!(ps[0].frequency, 0);
+        assert_eq!(ps[0].count, 2);
+        assert_eq!(ps[1].count, 2);
+    }
+
+    #[test]
+    fn rejects_bad_rows_with_their_index() {
+        let cs = vec![Customer::new(1, 2.0, 5.0), Customer::new(1, 6.0, 5.0)];
+        match compress_customers(&cs) {
+            Err(Error::InvalidInput { index, .. }) => assert_eq!(index, 1),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(compress_customers(&[Customer::new(0, 1.0, 5.0)]).is_err());
+        assert!(compress_customers(&[Customer::new(1, f64::NAN, 5.0)]).is_err());
+        assert!(matches!(compress_customers(&[]), Err(Error::EmptyInput)));
     }
 }

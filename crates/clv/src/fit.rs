@@ -215,7 +215,10 @@ struct Objective<'p, 'a> {
 
 impl Objective<'_, '_> {
     fn value(&self, log_params: &[f64]) -> f64 {
-        if log_params.iter().any(|u| !u.is_finite() || u.abs() > LOG_BOUND) {
+        if log_params
+            .iter()
+            .any(|u| !u.is_finite() || u.abs() > LOG_BOUND)
+        {
             return f64::NAN;
         }
         let params: Vec<f64> = log_params.iter().map(|u| u.exp()).collect();
@@ -278,8 +281,7 @@ fn hessian(f: &impl Fn(&[f64]) -> f64, u: &[f64]) -> Vec<Vec<f64>> {
                 x[j] = u[j];
                 v
             };
-            let v = (corner(1.0, 1.0) - corner(1.0, -1.0) - corner(-1.0, 1.0)
-                + corner(-1.0, -1.0))
+            let v = (corner(1.0, 1.0) - corner(1.0, -1.0) - corner(-1.0, 1.0) + corner(-1.0, -1.0))
                 / (4.0 * h * h);
             out[i][j] = v;
             out[j][i] = v;
@@ -491,9 +493,7 @@ pub(crate) fn maximise(problem: &MleProblem<'_>, options: &FitOptions) -> Result
         };
         issue = Some(ConvergenceIssue {
             reason,
-            detail: format!(
-                "stopped after {iterations} iterations with the gradient not yet zero"
-            ),
+            detail: format!("stopped after {iterations} iterations with the gradient not yet zero"),
             suggestion: suggestion(reason, options.penalizer),
         });
     } else if std_errors.is_none() {

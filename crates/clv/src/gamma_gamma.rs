@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::bgnbd::check_positive;
-use crate::fit::{FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum};
+use crate::fit::{
+    FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum,
+};
 use crate::special::ln_gamma;
 use crate::{Error, Result, finite_output};
 
@@ -68,7 +70,9 @@ impl GammaGammaParams {
     pub fn ln_likelihood(&self, x: f64, m: f64) -> f64 {
         let Self { p, q, v } = *self;
         let px = p * x;
-        ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln() + (px - 1.0) * m.ln()
+        ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q)
+            + q * v.ln()
+            + (px - 1.0) * m.ln()
             + px * x.ln()
             - (px + q) * (x * m + v).ln()
     }
@@ -81,7 +85,10 @@ impl GammaGammaParams {
                 self.q
             )));
         }
-        finite_output(self.p * self.v / (self.q - 1.0), "Gamma-Gamma population mean")
+        finite_output(
+            self.p * self.v / (self.q - 1.0),
+            "Gamma-Gamma population mean",
+        )
     }
 
     /// `E[M | x, m̄] = (1−w)·p·v/(q−1) + w·m̄` with `w = p·x/(p·x + q − 1)`.

@@ -5,8 +5,12 @@ use serde::Serialize;
 
 use crate::bgnbd::check_positive;
 use crate::data::{Customer, PreparedPatterns, RfmPattern, validate_patterns};
-use crate::fit::{FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum};
-use crate::special::{ln_beta, ln_gamma, ln_hyp2f1_positive, ln_one_over_one_plus_exp, log_add_exp};
+use crate::fit::{
+    FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum,
+};
+use crate::special::{
+    ln_beta, ln_gamma, ln_hyp2f1_positive, ln_one_over_one_plus_exp, log_add_exp,
+};
 use crate::{Result, TransactionModel, check_horizon, finite_output, max_age, total_count};
 
 /// MBG/NBD parameters: λ ~ Gamma(r, α); dropout p ~ Beta(a, b).
@@ -42,8 +46,7 @@ impl MbgNbdParams {
 
     fn ln_dropout_odds(&self, c: &Customer) -> f64 {
         let x = f64::from(c.frequency);
-        self.a.ln() - (self.b + x)
-            .ln()
+        self.a.ln() - (self.b + x).ln()
             + (self.r + x) * ((self.alpha + c.age).ln() - (self.alpha + c.recency).ln())
     }
 
@@ -70,7 +73,11 @@ impl MbgNbdParams {
     }
 
     fn total_ln_likelihood(&self, prepared: &PreparedPatterns) -> f64 {
-        let table: Vec<(f64, f64)> = prepared.distinct_x.iter().map(|&x| self.x_terms(x)).collect();
+        let table: Vec<(f64, f64)> = prepared
+            .distinct_x
+            .iter()
+            .map(|&x| self.x_terms(x))
+            .collect();
         weighted_sum(&prepared.rows, |row| {
             row.weight * self.ln_likelihood_with(&row.customer, table[row.x_index])
         })
@@ -84,7 +91,9 @@ impl MbgNbdParams {
         let ln_p0 = r * (alpha / (alpha + t)).ln();
         let ln_q = (t / (alpha + t)).ln();
         let ln_nb = |j: f64| {
-            ln_gamma(r + j) - ln_gamma(r) - ln_gamma(j + 1.0) + ln_p0 + if j > 0.0 { j * ln_q } else { 0.0 }
+            ln_gamma(r + j) - ln_gamma(r) - ln_gamma(j + 1.0)
+                + ln_p0
+                + if j > 0.0 { j * ln_q } else { 0.0 }
         };
         let first = (ln_beta(a, b + nf + 1.0) - ln_beta(a, b) + ln_nb(nf)).exp();
         let cdf: f64 = (0..n).map(|j| ln_nb(f64::from(j)).exp()).sum();
@@ -107,7 +116,10 @@ impl TransactionModel for MbgNbdParams {
         let ln_y = ln_hyp + (r + x) * ((alpha + c.age).ln() - (alpha + c.age + t).ln());
         let first = (a + b + x) / (a - 1.0);
         let p_alive = self.ln_p_alive(c)?.exp();
-        finite_output(first * -ln_y.exp_m1() * p_alive, "MBG/NBD expected purchases")
+        finite_output(
+            first * -ln_y.exp_m1() * p_alive,
+            "MBG/NBD expected purchases",
+        )
     }
 
     fn ln_p_alive(&self, c: &Customer) -> Result<f64> {

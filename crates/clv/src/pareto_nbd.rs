@@ -6,8 +6,12 @@ use serde::Serialize;
 
 use crate::bgnbd::check_positive;
 use crate::data::{Customer, PreparedPatterns, RfmPattern, validate_patterns};
-use crate::fit::{FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum};
-use crate::special::{ln_gamma, ln_hyp2f1_positive, ln_one_over_one_plus_exp, log_add_exp, log_sub_exp};
+use crate::fit::{
+    FitOptions, FitResult, MleProblem, ModelParams, into_result, maximise, weighted_sum,
+};
+use crate::special::{
+    ln_gamma, ln_hyp2f1_positive, ln_one_over_one_plus_exp, log_add_exp, log_sub_exp,
+};
 use crate::{Result, TransactionModel, check_horizon, finite_output, max_age, total_count};
 
 /// Pareto/NBD parameters: λ ~ Gamma(r, α); dropout rate μ ~ Gamma(s, β).
@@ -115,8 +119,7 @@ impl ParetoNbdParams {
             .map(|&(x, y)| self.ln_a0_half(x, y).unwrap_or(f64::NAN))
             .collect();
         weighted_sum(&prepared.rows, |row| {
-            let ln_a0 =
-                Self::ln_a0_from_halves(halves[row.recency_index], halves[row.age_index]);
+            let ln_a0 = Self::ln_a0_from_halves(halves[row.recency_index], halves[row.age_index]);
             row.weight * self.ln_likelihood_with(&row.customer, a1[row.x_index], ln_a0)
         })
     }

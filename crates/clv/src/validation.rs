@@ -264,8 +264,12 @@ mod tests {
 
     #[test]
     fn buckets_pool_seven_plus() {
-        let b = holdout_by_frequency(&[0, 0, 1, 7, 12], &[0.1, 0.3, 1.0, 5.0, 7.0], &[0.0, 1.0, 2.0, 4.0, 8.0])
-            .unwrap();
+        let b = holdout_by_frequency(
+            &[0, 0, 1, 7, 12],
+            &[0.1, 0.3, 1.0, 5.0, 7.0],
+            &[0.0, 1.0, 2.0, 4.0, 8.0],
+        )
+        .unwrap();
         assert_eq!(b.len(), 3);
         assert_eq!(b[0].bucket, "0");
         assert!((b[0].mean_predicted - 0.2).abs() < 1e-15);
@@ -294,11 +298,15 @@ mod tests {
         assert_eq!(top_share_capture(&perfect, &truth, 0.2).unwrap(), 1.0);
         assert!((top_share_capture(&half, &truth, 0.2).unwrap() - 5.0 / 15.0).abs() < 1e-15);
         assert_eq!(
-            grade_top_customers(&perfect, &half, &truth, 0.2).unwrap().grade,
+            grade_top_customers(&perfect, &half, &truth, 0.2)
+                .unwrap()
+                .grade,
             Grade::A
         );
         assert_eq!(
-            grade_top_customers(&half, &perfect, &truth, 0.2).unwrap().grade,
+            grade_top_customers(&half, &perfect, &truth, 0.2)
+                .unwrap()
+                .grade,
             Grade::C
         );
         let g = grade_top_customers(&perfect, &perfect, &truth, 0.2).unwrap();
@@ -322,6 +330,8 @@ mod tests {
         // Tenure below one month is floored at a month.
         let got = baseline_expected_purchases(&cs[3], 1.0, 1.0, TimeUnit::Week).unwrap();
         assert!((got - 1.0).abs() < 1e-12);
-        assert!((baseline_clv(&cs[3], 20.0, 1.0, 1.0, TimeUnit::Week).unwrap() - 20.0).abs() < 1e-12);
+        assert!(
+            (baseline_clv(&cs[3], 20.0, 1.0, 1.0, TimeUnit::Week).unwrap() - 20.0).abs() < 1e-12
+        );
     }
 }

@@ -21,7 +21,12 @@ fn fit_reproduces_fhl_2005_and_lifetimes() {
     assert!(fit.converged, "{:?}", fit.issue);
     assert_eq!(fit.n_customers, 2357);
     // Log-likelihood first: the robust check (REFERENCE.md §9: atol 1e-5).
-    assert_abs(fit.log_likelihood, r(&format!("{FIT}/ll_refined_mle")), 1e-5, "LL");
+    assert_abs(
+        fit.log_likelihood,
+        r(&format!("{FIT}/ll_refined_mle")),
+        1e-5,
+        "LL",
+    );
     // Published (FHL 2005): r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL = −9582.4.
     assert_abs(fit.params.r, 0.243, 5e-4, "r vs paper");
     assert_abs(fit.params.alpha, 4.414, 5e-4, "alpha vs paper");
@@ -34,8 +39,18 @@ fn fit_reproduces_fhl_2005_and_lifetimes() {
         ("a", fit.params.a),
         ("b", fit.params.b),
     ] {
-        assert_rel(got, r(&format!("{FIT}/params_refined_mle/{name}")), 1e-6, name);
-        assert_rel(got, r(&format!("{FIT}/params_lifetimes/{name}")), 1e-5, name);
+        assert_rel(
+            got,
+            r(&format!("{FIT}/params_refined_mle/{name}")),
+            1e-6,
+            name,
+        );
+        assert_rel(
+            got,
+            r(&format!("{FIT}/params_lifetimes/{name}")),
+            1e-5,
+            name,
+        );
     }
     let se = fit.std_errors.expect("standard errors");
     for (name, got) in [("r", se.r), ("alpha", se.alpha), ("a", se.a), ("b", se.b)] {
@@ -78,10 +93,15 @@ fn predictions_at_published_parameters() {
         .expected_purchases(&crm_clv::Customer::new(2, 30.43, 38.86), 39.0)
         .unwrap();
     assert_abs(hardie, 1.226, 5e-4, "Hardie spreadsheet");
-    for (i, t) in [0.1429, 1.0, 3.0, 31.8571, 32.0, 78.0].into_iter().enumerate() {
+    for (i, t) in [0.1429, 1.0, 3.0, 31.8571, 32.0, 78.0]
+        .into_iter()
+        .enumerate()
+    {
         assert_rel(
             p.expected_purchases_new_customer(t).unwrap(),
-            r(&format!("fixed_parameter_checks/bgnbd_unconditional_hardie_times/at_published/{i}")),
+            r(&format!(
+                "fixed_parameter_checks/bgnbd_unconditional_hardie_times/at_published/{i}"
+            )),
             1e-8,
             &format!("E[X({t})]"),
         );
@@ -98,7 +118,12 @@ fn probability_of_n_purchases_matches_r_btyd() {
         1e-8,
         "P(N(2)=10)",
     );
-    assert_rel(p.probability_of_n_purchases(2.0, 10).unwrap(), 1.07869e-07, 1e-5, "R BTYD");
+    assert_rel(
+        p.probability_of_n_purchases(2.0, 10).unwrap(),
+        1.07869e-07,
+        1e-5,
+        "R BTYD",
+    );
     assert_rel(
         p.probability_of_n_purchases(39.0, 0).unwrap(),
         r(&format!("{base}/P(N(39)=0)")),
@@ -114,14 +139,17 @@ fn probability_of_n_purchases_matches_r_btyd() {
         );
     }
     // Probabilities over n sum to one.
-    let total: f64 = (0..400).map(|n| p.probability_of_n_purchases(30.0, n).unwrap()).sum();
+    let total: f64 = (0..400)
+        .map(|n| p.probability_of_n_purchases(30.0, n).unwrap())
+        .sum();
     assert_abs(total, 1.0, 1e-9, "sum over n");
 }
 
 #[test]
 fn new_customer_and_p_alive_matrix_at_lifetimes_fit() {
     let p = lifetimes_params();
-    let base = "population_and_holdout/unconditional_expected_repeat_purchases_new_customer_shipped_fit";
+    let base =
+        "population_and_holdout/unconditional_expected_repeat_purchases_new_customer_shipped_fit";
     for i in 0..8 {
         let t = r(&format!("{base}/t_weeks/{i}"));
         assert_rel(
@@ -142,7 +170,9 @@ fn new_customer_and_p_alive_matrix_at_lifetimes_fit() {
             let got = p
                 .p_alive(&crm_clv::Customer::new(x, recency, 38.0))
                 .unwrap();
-            let want = r(&format!("bgnbd_p_alive_matrix/corner_recency0_5_by_freq0_5/{tx}/{x}"));
+            let want = r(&format!(
+                "bgnbd_p_alive_matrix/corner_recency0_5_by_freq0_5/{tx}/{x}"
+            ));
             assert_abs(got, want, 1e-10, &format!("P(alive) x={x} t_x={tx}"));
         }
     }

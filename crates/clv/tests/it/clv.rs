@@ -16,13 +16,25 @@ const SETTINGS: ClvSettings = ClvSettings {
     time_unit: TimeUnit::Week,
 };
 
-fn fitted<T>(model: &str, names: [&str; 4], make: fn(f64, f64, f64, f64) -> crm_clv::Result<T>) -> T {
-    let p = |n: &str| r(&format!("transaction_model_fits/shipped_weeks/{model}/params_lifetimes/{n}"));
+fn fitted<T>(
+    model: &str,
+    names: [&str; 4],
+    make: fn(f64, f64, f64, f64) -> crm_clv::Result<T>,
+) -> T {
+    let p = |n: &str| {
+        r(&format!(
+            "transaction_model_fits/shipped_weeks/{model}/params_lifetimes/{n}"
+        ))
+    };
     make(p(names[0]), p(names[1]), p(names[2]), p(names[3])).unwrap()
 }
 
 fn fitted_gg() -> GammaGammaParams {
-    let p = |n: &str| r(&format!("gamma_gamma_fits/shipped_zbar/params_lifetimes/{n}"));
+    let p = |n: &str| {
+        r(&format!(
+            "gamma_gamma_fits/shipped_zbar/params_lifetimes/{n}"
+        ))
+    };
     GammaGammaParams::new(p("p"), p("q"), p("v")).unwrap()
 }
 
@@ -36,7 +48,12 @@ fn clv_of_showcase_customers_at_published_parameters() {
             .expected_average_spend(&SpendCustomer::new(row.customer.frequency, row.monetary))
             .unwrap();
         let base = format!("fixed_parameter_checks/customers/{id}");
-        assert_rel(m, r(&format!("{base}/gg_expected_avg_profit")), 1e-8, "E[M]");
+        assert_rel(
+            m,
+            r(&format!("{base}/gg_expected_avg_profit")),
+            1e-8,
+            "E[M]",
+        );
         assert_rel(
             customer_lifetime_value(&bg, &row.customer, m, &SETTINGS).unwrap(),
             r(&format!("{base}/clv_bgnbd_12m_1pct")),
@@ -49,7 +66,11 @@ fn clv_of_showcase_customers_at_published_parameters() {
 #[test]
 fn clv_of_showcase_customers_at_fitted_parameters_all_models() {
     let bg = fitted("bgnbd", ["r", "alpha", "a", "b"], BgNbdParams::new);
-    let pnbd = fitted("pareto_nbd", ["r", "alpha", "s", "beta"], ParetoNbdParams::new);
+    let pnbd = fitted(
+        "pareto_nbd",
+        ["r", "alpha", "s", "beta"],
+        ParetoNbdParams::new,
+    );
     let mbg = fitted("mbgnbd", ["r", "alpha", "a", "b"], MbgNbdParams::new);
     let gg = fitted_gg();
     let models: [(&str, &dyn TransactionModel); 3] =
@@ -74,7 +95,11 @@ fn clv_of_showcase_customers_at_fitted_parameters_all_models() {
 #[test]
 fn all_2357_customers_match_lifetimes_predictions() {
     let bg = fitted("bgnbd", ["r", "alpha", "a", "b"], BgNbdParams::new);
-    let pnbd = fitted("pareto_nbd", ["r", "alpha", "s", "beta"], ParetoNbdParams::new);
+    let pnbd = fitted(
+        "pareto_nbd",
+        ["r", "alpha", "s", "beta"],
+        ParetoNbdParams::new,
+    );
     let mbg = fitted("mbgnbd", ["r", "alpha", "a", "b"], MbgNbdParams::new);
     let gg = fitted_gg();
     let rows = csv_rows("predictions_cdnow_shipped_weeks.csv");
@@ -92,14 +117,30 @@ fn all_2357_customers_match_lifetimes_predictions() {
         let check = |got: f64, col: usize, what: &str| {
             assert_rel(got, num(&row[col]), rtol, &format!("{what}, customer {id}"));
         };
-        check(bg.expected_purchases(&c, 39.0).unwrap(), 5, "BG/NBD E[Y(39)]");
+        check(
+            bg.expected_purchases(&c, 39.0).unwrap(),
+            5,
+            "BG/NBD E[Y(39)]",
+        );
         check(bg.p_alive(&c).unwrap(), 6, "BG/NBD P(alive)");
-        check(pnbd.expected_purchases(&c, 39.0).unwrap(), 7, "Pareto/NBD E[Y(39)]");
+        check(
+            pnbd.expected_purchases(&c, 39.0).unwrap(),
+            7,
+            "Pareto/NBD E[Y(39)]",
+        );
         check(pnbd.p_alive(&c).unwrap(), 8, "Pareto/NBD P(alive)");
-        check(mbg.expected_purchases(&c, 39.0).unwrap(), 9, "MBG/NBD E[Y(39)]");
+        check(
+            mbg.expected_purchases(&c, 39.0).unwrap(),
+            9,
+            "MBG/NBD E[Y(39)]",
+        );
         check(mbg.p_alive(&c).unwrap(), 10, "MBG/NBD P(alive)");
         check(m, 11, "GG E[M]");
-        check(customer_lifetime_value(&bg, &c, m, &SETTINGS).unwrap(), 12, "CLV");
+        check(
+            customer_lifetime_value(&bg, &c, m, &SETTINGS).unwrap(),
+            12,
+            "CLV",
+        );
         customers.push(c);
         spends.push(m);
     }
@@ -107,16 +148,41 @@ fn all_2357_customers_match_lifetimes_predictions() {
     let scored = score_customers(&bg, &customers, &spends, &SETTINGS).unwrap();
     let total_clv: f64 = scored.iter().map(|s| s.clv).sum();
     let totals = "population_and_holdout/shipped_fit_totals";
-    assert_rel(total_clv, r(&format!("{totals}/sum_clv_bgnbd_gg_12m_1pct_all_customers")), 1e-9, "Σ CLV");
-    assert_rel(spends.iter().sum(), r(&format!("{totals}/sum_gg_expected_avg_profit_all_customers")), 1e-9, "Σ E[M]");
-    let sum_y: f64 = customers.iter().map(|c| pnbd.expected_purchases(c, 39.0).unwrap()).sum();
-    assert_rel(sum_y, r(&format!("{totals}/sum_pnbd_exp_39w")), 1e-9, "Σ Pareto E[Y(39)]");
+    assert_rel(
+        total_clv,
+        r(&format!("{totals}/sum_clv_bgnbd_gg_12m_1pct_all_customers")),
+        1e-9,
+        "Σ CLV",
+    );
+    assert_rel(
+        spends.iter().sum(),
+        r(&format!(
+            "{totals}/sum_gg_expected_avg_profit_all_customers"
+        )),
+        1e-9,
+        "Σ E[M]",
+    );
+    let sum_y: f64 = customers
+        .iter()
+        .map(|c| pnbd.expected_purchases(c, 39.0).unwrap())
+        .sum();
+    assert_rel(
+        sum_y,
+        r(&format!("{totals}/sum_pnbd_exp_39w")),
+        1e-9,
+        "Σ Pareto E[Y(39)]",
+    );
     let pnbd_clv: f64 = customers
         .iter()
         .zip(&spends)
         .map(|(c, m)| customer_lifetime_value(&pnbd, c, *m, &SETTINGS).unwrap())
         .sum();
-    assert_rel(pnbd_clv, r(&format!("{totals}/sum_clv_pnbd_gg_12m_1pct_all_customers")), 1e-9, "Σ Pareto CLV");
+    assert_rel(
+        pnbd_clv,
+        r(&format!("{totals}/sum_clv_pnbd_gg_12m_1pct_all_customers")),
+        1e-9,
+        "Σ Pareto CLV",
+    );
 }
 
 #[test]
@@ -131,7 +197,10 @@ fn month_length_follows_the_time_unit() {
         &bg_days,
         &days,
         20.0,
-        &ClvSettings { time_unit: TimeUnit::Day, ..SETTINGS },
+        &ClvSettings {
+            time_unit: TimeUnit::Day,
+            ..SETTINGS
+        },
     )
     .unwrap();
     // 30.415 days vs 4.345 weeks (= 30.415 days): identical horizons.

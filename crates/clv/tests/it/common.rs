@@ -7,7 +7,9 @@ use crm_clv::{Customer, RfmPattern, compress_customers};
 use serde_json::Value;
 
 pub fn sample_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample_data/clv").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../sample_data/clv")
+        .join(name)
 }
 
 /// Rows of a small comma-separated file (header skipped; CRLF tolerated).
@@ -23,7 +25,8 @@ pub fn csv_rows(name: &str) -> Vec<Vec<String>> {
 }
 
 pub fn num(s: &str) -> f64 {
-    s.parse().unwrap_or_else(|e| panic!("bad number {s:?}: {e}"))
+    s.parse()
+        .unwrap_or_else(|e| panic!("bad number {s:?}: {e}"))
 }
 
 /// One row of the CDNOW calibration summary (weeks, 2 decimals, as shipped in lifetimes).
@@ -134,7 +137,11 @@ pub fn cdnow_calibration_holdout() -> Vec<CalibrationHoldout> {
             continue;
         }
         let id: u32 = f[1].parse().unwrap();
-        *days.entry(id).or_default().entry(day_number(f[2])).or_insert(0.0) += num(f[4]);
+        *days
+            .entry(id)
+            .or_default()
+            .entry(day_number(f[2]))
+            .or_insert(0.0) += num(f[4]);
     }
     days.values()
         .map(|d| {
@@ -149,7 +156,11 @@ pub fn cdnow_calibration_holdout() -> Vec<CalibrationHoldout> {
                 cal[1..].iter().map(|(_, v)| v).sum::<f64>() / f64::from(x)
             };
             CalibrationHoldout {
-                customer: Customer::new(x, (last - first) as f64 / 7.0, (cal_end - first) as f64 / 7.0),
+                customer: Customer::new(
+                    x,
+                    (last - first) as f64 / 7.0,
+                    (cal_end - first) as f64 / 7.0,
+                ),
                 monetary,
                 holdout_purchases: hold.len() as f64,
                 holdout_value: hold.iter().sum(),

@@ -27,7 +27,9 @@ fn assert_json_finite<T: serde::Serialize>(v: &T) {
             serde_json::Value::Number(n) => {
                 assert!(n.as_f64().unwrap().is_finite(), "{path} not finite")
             }
-            serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| walk(v, &format!("{path}.{k}"))),
+            serde_json::Value::Object(m) => {
+                m.iter().for_each(|(k, v)| walk(v, &format!("{path}.{k}")))
+            }
             serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, path)),
             _ => {}
         }
@@ -42,7 +44,10 @@ fn single_pattern_reports_instead_of_panicking() {
         Ok(fit) => {
             assert_json_finite(&fit);
             if !fit.converged {
-                let issue = fit.issue.clone().expect("a non-converged fit names its issue");
+                let issue = fit
+                    .issue
+                    .clone()
+                    .expect("a non-converged fit names its issue");
                 assert!(issue.suggestion.contains("penalizer"), "{issue:?}");
             }
         }
@@ -68,7 +73,10 @@ fn all_one_time_buyers_run_to_a_bound_and_say_so() {
     match fit.clone().require_converged() {
         Err(e @ Error::NotConverged { .. }) => {
             let msg = e.to_string();
-            assert!(msg.contains("parameter at a bound") && msg.contains("penalizer"), "{msg}");
+            assert!(
+                msg.contains("parameter at a bound") && msg.contains("penalizer"),
+                "{msg}"
+            );
         }
         other => panic!("expected NotConverged, got {other:?}"),
     }
@@ -109,7 +117,10 @@ fn huge_ages_and_horizons_stay_finite() {
             let p = m.p_alive(&c).unwrap();
             let ln_p = m.ln_p_alive(&c).unwrap();
             assert!(e.is_finite() && e >= 0.0, "{c:?}: {e}");
-            assert!((0.0..=1.0).contains(&p) && ln_p.is_finite() && ln_p <= 0.0, "{c:?}: {p}");
+            assert!(
+                (0.0..=1.0).contains(&p) && ln_p.is_finite() && ln_p <= 0.0,
+                "{c:?}: {p}"
+            );
         }
     }
     // A lapsed customer with x = 300 has P(alive) below f64's range; its logarithm still carries it.
@@ -117,7 +128,9 @@ fn huge_ages_and_horizons_stay_finite() {
     assert!(ln_p < -700.0 && ln_p.is_finite());
     // Long horizons (10 years in weeks) push the 2F1 argument towards 1.
     for m in models {
-        let e = m.expected_purchases(&Customer::new(3, 20.0, 30.0), 520.0).unwrap();
+        let e = m
+            .expected_purchases(&Customer::new(3, 20.0, 30.0), 520.0)
+            .unwrap();
         assert!(e.is_finite() && e > 0.0);
     }
     let ll = bgnbd::log_likelihood(&bg, &[pattern(3, 1e6, 1e7, 1)]).unwrap();
@@ -146,7 +159,16 @@ fn spend_exclusions_are_counted_with_reasons() {
     );
     let json = serde_json::to_value(&fit).unwrap();
     assert_eq!(json["excluded"]["non_positive_spend"], 3);
-    for key in ["p", "q", "v", "log_likelihood", "n_customers", "std_errors", "converged", "iterations"] {
+    for key in [
+        "p",
+        "q",
+        "v",
+        "log_likelihood",
+        "n_customers",
+        "std_errors",
+        "converged",
+        "iterations",
+    ] {
         assert!(json.get(key).is_some(), "JSON lacks {key}: {json}");
     }
     // Only non-finite spend is an error, and it names the row.
@@ -169,8 +191,17 @@ fn penalizer_shrinks_parameters_and_costs_likelihood() {
     let max_t = data.iter().map(|p| p.age).fold(0.0, f64::max);
     let size = |r: f64, alpha: f64, a: f64, b: f64| r * r + (alpha / max_t).powi(2) + a * a + b * b;
     assert!(
-        size(penalised.params.r, penalised.params.alpha, penalised.params.a, penalised.params.b)
-            < size(free.params.r, free.params.alpha, free.params.a, free.params.b)
+        size(
+            penalised.params.r,
+            penalised.params.alpha,
+            penalised.params.a,
+            penalised.params.b
+        ) < size(
+            free.params.r,
+            free.params.alpha,
+            free.params.a,
+            free.params.b
+        )
     );
     assert!(matches!(
         bgnbd::fit(&data, &FitOptions::with_penalizer(-1.0)),
@@ -196,8 +227,14 @@ fn invalid_inputs_are_typed_errors() {
     assert!(BgNbdParams::new(0.2, -1.0, 0.5, 1.0).is_err());
     assert!(BgNbdParams::new(f64::NAN, 1.0, 0.5, 1.0).is_err());
     let bg = BgNbdParams::new(0.243, 4.414, 0.793, 2.426).unwrap();
-    assert!(bg.expected_purchases(&Customer::new(1, 2.0, 3.0), -1.0).is_err());
-    assert!(bg.expected_purchases(&Customer::new(1, 2.0, 3.0), f64::NAN).is_err());
+    assert!(
+        bg.expected_purchases(&Customer::new(1, 2.0, 3.0), -1.0)
+            .is_err()
+    );
+    assert!(
+        bg.expected_purchases(&Customer::new(1, 2.0, 3.0), f64::NAN)
+            .is_err()
+    );
     // a = 1 makes the BG/NBD expectation 0/0: an error, never a NaN.
     let singular = BgNbdParams::new(0.243, 4.414, 1.0, 2.426).unwrap();
     assert!(singular.expected_purchases_new_customer(10.0).is_err());
@@ -215,7 +252,17 @@ fn invalid_inputs_are_typed_errors() {
 fn fit_output_is_one_json_object_with_usual_names() {
     let fit = bgnbd::fit(&cdnow_patterns(), &FitOptions::default()).unwrap();
     let json = serde_json::to_value(&fit).unwrap();
-    for key in ["r", "alpha", "a", "b", "log_likelihood", "n_customers", "excluded", "converged", "iterations"] {
+    for key in [
+        "r",
+        "alpha",
+        "a",
+        "b",
+        "log_likelihood",
+        "n_customers",
+        "excluded",
+        "converged",
+        "iterations",
+    ] {
         assert!(json.get(key).is_some(), "JSON lacks {key}: {json}");
     }
     assert!(json["std_errors"]["alpha"].as_f64().unwrap() > 0.0);

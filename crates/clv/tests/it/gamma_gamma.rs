@@ -1,5 +1,5 @@
-use crm_clv::gamma_gamma::{self, GammaGammaParams, SpendCustomer};
 use crm_clv::FitOptions;
+use crm_clv::gamma_gamma::{self, GammaGammaParams, SpendCustomer};
 
 use crate::common::*;
 
@@ -19,7 +19,12 @@ fn fit_on_946_repeat_buyers_reproduces_note_025() {
     assert_eq!(fit.n_customers, 946);
     assert_eq!(fit.excluded["one_time_buyer"], 1411);
     assert_eq!(fit.excluded["non_positive_spend"], 0);
-    assert_abs(fit.log_likelihood, r(&format!("{FIT}/ll_refined_mle")), 1e-5, "LL");
+    assert_abs(
+        fit.log_likelihood,
+        r(&format!("{FIT}/ll_refined_mle")),
+        1e-5,
+        "LL",
+    );
     // Fader & Hardie note 025: p = 6.25, q = 3.74, γ = 15.44.
     assert_abs(fit.params.p, 6.25, 5e-3, "p vs note");
     assert_abs(fit.params.q, 3.74, 5e-3, "q vs note");
@@ -30,7 +35,12 @@ fn fit_on_946_repeat_buyers_reproduces_note_025() {
         ("q", fit.params.q, se.q),
         ("v", fit.params.v, se.v),
     ] {
-        assert_rel(got, r(&format!("{FIT}/params_refined_mle/{name}")), 1e-6, name);
+        assert_rel(
+            got,
+            r(&format!("{FIT}/params_refined_mle/{name}")),
+            1e-6,
+            name,
+        );
         assert_rel(
             got_se,
             r(&format!("{FIT}/se_refined_numerical_hessian/{name}")),
@@ -53,7 +63,9 @@ fn expected_spend_at_published_and_fitted_parameters() {
         let c = SpendCustomer::new(row.customer.frequency, row.monetary);
         assert_rel(
             published.expected_average_spend(&c).unwrap(),
-            r(&format!("fixed_parameter_checks/gg_first10_expected_avg_profit/values/{i}")),
+            r(&format!(
+                "fixed_parameter_checks/gg_first10_expected_avg_profit/values/{i}"
+            )),
             1e-8,
             &format!("E[M] customer {}", row.id),
         );
@@ -70,7 +82,9 @@ fn expected_spend_at_published_and_fitted_parameters() {
     }
     // One-time buyers get the population mean p·v/(q−1).
     assert_rel(
-        fitted.expected_average_spend(&SpendCustomer::new(0, 0.0)).unwrap(),
+        fitted
+            .expected_average_spend(&SpendCustomer::new(0, 0.0))
+            .unwrap(),
         r(&format!("{FIT}/population_mean_spend_p_v_over_q_minus_1")),
         1e-12,
         "population mean",

@@ -9,7 +9,12 @@ const FIT: &str = "transaction_model_fits/shipped_weeks/mbgnbd";
 fn fit_reproduces_btydplus_and_lifetimes() {
     let fit = mbgnbd::fit(&cdnow_patterns(), &FitOptions::default()).unwrap();
     assert!(fit.converged, "{:?}", fit.issue);
-    assert_abs(fit.log_likelihood, r(&format!("{FIT}/ll_refined_mle")), 1e-5, "LL");
+    assert_abs(
+        fit.log_likelihood,
+        r(&format!("{FIT}/ll_refined_mle")),
+        1e-5,
+        "LL",
+    );
     // BTYDplus (as quoted by lifetimes' tests): r = 0.525, α = 6.183, a = 0.891, b = 1.614.
     assert_abs(fit.params.r, 0.525, 5e-4, "r vs BTYDplus");
     assert_abs(fit.params.alpha, 6.183, 5e-4, "alpha vs BTYDplus");
@@ -22,7 +27,12 @@ fn fit_reproduces_btydplus_and_lifetimes() {
         ("a", fit.params.a, se.a),
         ("b", fit.params.b, se.b),
     ] {
-        assert_rel(got, r(&format!("{FIT}/params_refined_mle/{name}")), 1e-6, name);
+        assert_rel(
+            got,
+            r(&format!("{FIT}/params_refined_mle/{name}")),
+            1e-6,
+            name,
+        );
         assert_rel(
             got_se,
             r(&format!("{FIT}/se_refined_numerical_hessian/{name}")),
@@ -68,7 +78,8 @@ fn new_customer_expectations_at_lifetimes_fit() {
         r(&format!("{FIT}/params_lifetimes/b")),
     )
     .unwrap();
-    let base = "population_and_holdout/unconditional_expected_repeat_purchases_new_customer_shipped_fit";
+    let base =
+        "population_and_holdout/unconditional_expected_repeat_purchases_new_customer_shipped_fit";
     for i in 0..8 {
         let t = r(&format!("{base}/t_weeks/{i}"));
         assert_rel(

@@ -9,7 +9,12 @@ const FIT: &str = "transaction_model_fits/shipped_weeks/pareto_nbd";
 fn fit_reproduces_fhl_2005_and_lifetimes() {
     let fit = pareto_nbd::fit(&cdnow_patterns(), &FitOptions::default()).unwrap();
     assert!(fit.converged, "{:?}", fit.issue);
-    assert_abs(fit.log_likelihood, r(&format!("{FIT}/ll_refined_mle")), 1e-5, "LL");
+    assert_abs(
+        fit.log_likelihood,
+        r(&format!("{FIT}/ll_refined_mle")),
+        1e-5,
+        "LL",
+    );
     // FHL 2005: r = 0.553, α = 10.578, s = 0.606, β = 11.669, LL = −9595.0.
     assert_abs(fit.params.r, 0.553, 5e-4, "r vs paper");
     assert_abs(fit.params.alpha, 10.578, 5e-3, "alpha vs paper");
@@ -24,8 +29,18 @@ fn fit_reproduces_fhl_2005_and_lifetimes() {
         ("s", fit.params.s, se.s),
         ("beta", fit.params.beta, se.beta),
     ] {
-        assert_rel(got, r(&format!("{FIT}/params_refined_mle/{name}")), 1e-3, name);
-        assert_rel(got, r(&format!("{FIT}/params_lifetimes/{name}")), 1e-3, name);
+        assert_rel(
+            got,
+            r(&format!("{FIT}/params_refined_mle/{name}")),
+            1e-3,
+            name,
+        );
+        assert_rel(
+            got,
+            r(&format!("{FIT}/params_lifetimes/{name}")),
+            1e-3,
+            name,
+        );
         assert_rel(
             got_se,
             r(&format!("{FIT}/se_refined_numerical_hessian/{name}")),
@@ -68,7 +83,12 @@ fn predictions_at_published_parameters() {
         1e-8,
         "E[Y(52)] BTYD example",
     );
-    assert_abs(p.expected_purchases(&c, 52.0).unwrap(), 25.46, 5e-3, "BTYD 25.46");
+    assert_abs(
+        p.expected_purchases(&c, 52.0).unwrap(),
+        25.46,
+        5e-3,
+        "BTYD 25.46",
+    );
 }
 
 #[test]
@@ -80,7 +100,8 @@ fn new_customer_expectations_at_lifetimes_fit() {
         r(&format!("{FIT}/params_lifetimes/beta")),
     )
     .unwrap();
-    let base = "population_and_holdout/unconditional_expected_repeat_purchases_new_customer_shipped_fit";
+    let base =
+        "population_and_holdout/unconditional_expected_repeat_purchases_new_customer_shipped_fit";
     for i in 0..8 {
         let t = r(&format!("{base}/t_weeks/{i}"));
         assert_rel(

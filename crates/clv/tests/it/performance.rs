@@ -14,8 +14,16 @@ fn a_million_customers_compress_into_patterns() {
     let customers: Vec<Customer> = (0..1_000_000)
         .map(|_| {
             let age_days: u32 = rng.random_range(1..=365);
-            let x: u32 = if rng.random::<f64>() < 0.6 { 0 } else { rng.random_range(1..=12) };
-            let recency_days = if x == 0 { 0 } else { rng.random_range(x.min(age_days)..=age_days) };
+            let x: u32 = if rng.random::<f64>() < 0.6 {
+                0
+            } else {
+                rng.random_range(1..=12)
+            };
+            let recency_days = if x == 0 {
+                0
+            } else {
+                rng.random_range(x.min(age_days)..=age_days)
+            };
             Customer::new(x, f64::from(recency_days) / 7.0, f64::from(age_days) / 7.0)
         })
         .collect();
@@ -29,7 +37,10 @@ fn a_million_customers_compress_into_patterns() {
     // The likelihood over the patterns equals the one over customers, by construction.
     let params = bgnbd::BgNbdParams::new(0.3, 5.0, 0.8, 2.5).unwrap();
     let by_pattern = bgnbd::log_likelihood(&params, &patterns).unwrap();
-    let by_customer: f64 = customers[..1000].iter().map(|c| params.ln_likelihood(c)).sum();
+    let by_customer: f64 = customers[..1000]
+        .iter()
+        .map(|c| params.ln_likelihood(c))
+        .sum();
     assert!(by_pattern.is_finite() && by_customer.is_finite());
     let first = compress_customers(&customers[..1000]).unwrap();
     let first_ll = bgnbd::log_likelihood(&params, &first).unwrap();

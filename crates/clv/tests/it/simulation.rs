@@ -39,7 +39,11 @@ fn bgnbd_parameters_are_recovered() {
             simulate_bgnbd(&mut rng, &truth, age)
         })
         .collect();
-    let fit = bgnbd::fit(&compress_customers(&customers).unwrap(), &FitOptions::default()).unwrap();
+    let fit = bgnbd::fit(
+        &compress_customers(&customers).unwrap(),
+        &FitOptions::default(),
+    )
+    .unwrap();
     assert!(fit.converged, "{:?}", fit.issue);
     let se = fit.std_errors.unwrap();
     for (name, got, want, s) in [
@@ -66,7 +70,9 @@ fn gamma_gamma_parameters_are_recovered() {
             let x: u32 = rng.random_range(1..=8);
             // Spend rate ν ~ Gamma(q, rate v); a mean of x values ~ Gamma(p·x, rate ν) / x.
             let nu = Gamma::new(q, 1.0 / v).unwrap().sample(&mut rng);
-            let total = Gamma::new(p * f64::from(x), 1.0 / nu).unwrap().sample(&mut rng);
+            let total = Gamma::new(p * f64::from(x), 1.0 / nu)
+                .unwrap()
+                .sample(&mut rng);
             SpendCustomer::new(x, total / f64::from(x))
         })
         .collect();
