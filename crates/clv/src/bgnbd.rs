@@ -67,14 +67,29 @@ impl BgNbdParams {
         (a1 + a2, odds)
     }
 
-    fn ln_likelihood_with(&self, c: &Customer, (a12, ln_odds): (f64, f64)) -> f64 {
-        let rx = self.r + f64::from(c.frequency);
-        let a3 = -rx * (self.alpha + c.age).ln();
-        if c.frequency == 0 {
+    fn ln_likelihood_with(&self, c: &Customer, x_terms: (f64, f64)) -> f64 {
+        self.ln_likelihood_from_logs(
+            c.frequency,
+            x_terms,
+            (self.alpha + c.recency).ln(),
+            (self.alpha + c.age).ln(),
+        )
+    }
+
+    /// The likelihood from precomputed `ln(α + t_x)` and `ln(α + T)`.
+    fn ln_likelihood_from_logs(
+        &self,
+        x: u32,
+        (a12, ln_odds): (f64, f64),
+        ln_alpha_recency: f64,
+        ln_alpha_age: f64,
+    ) -> f64 {
+        let rx = self.r + f64::from(x);
+        let a3 = -rx * ln_alpha_age;
+        if x == 0 {
             return a12 + a3;
         }
-        let a4 = ln_odds - rx * (self.alpha + c.recency).ln();
-        a12 + crate::special::log_add_exp(a3, a4)
+        a12 + crate::special::log_add_exp(a3, ln_odds - rx * ln_alpha_recency)
     }
 
     /// Per-customer log-likelihood (FHL 2005 eq. 6, in log-sum-exp form).
@@ -88,8 +103,19 @@ impl BgNbdParams {
             .iter()
             .map(|&x| self.x_terms(x))
             .collect();
+        let ln_alpha_time: Vec<f64> = prepared
+            .distinct_time
+            .iter()
+            .map(|t| (self.alpha + t).ln())
+            .collect();
         weighted_sum(&prepared.rows, |row| {
-            row.weight * self.ln_likelihood_with(&row.customer, table[row.x_index])
+            row.weight
+                * self.ln_likelihood_from_logs(
+                    row.customer.frequency,
+                    table[row.x_index],
+                    ln_alpha_time[row.recency_time_index],
+                    ln_alpha_time[row.age_time_index],
+                )
         })
     }
 

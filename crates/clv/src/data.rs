@@ -156,11 +156,14 @@ pub fn validate_patterns(patterns: &[RfmPattern]) -> Result<()> {
 /// Patterns laid out for repeated likelihood evaluation. Terms that depend on `x` alone (the
 /// log-gamma functions) are computed once per distinct `x`, and terms that depend on `x` and one
 /// time point (Pareto/NBD's ₂F₁ at t_x and at T) once per distinct `(x, time)` pair, then looked
-/// up by index. With integer-day histories there are ten times fewer such pairs than patterns.
+/// up by index; likewise `ln(α + time)` once per distinct time. With integer-day histories there
+/// are ten times fewer `(x, time)` pairs, and a thousand times fewer times, than patterns.
 pub(crate) struct PreparedPatterns {
     pub distinct_x: Vec<u32>,
     /// Distinct `(x, time)` pairs among all `(x, t_x)` and `(x, T)`.
     pub distinct_x_time: Vec<(u32, f64)>,
+    /// Distinct time points among all `t_x` and `T` (BG/NBD needs `ln(α + time)` of each).
+    pub distinct_time: Vec<f64>,
     pub rows: Vec<PreparedRow>,
 }
 
@@ -168,6 +171,8 @@ pub(crate) struct PreparedRow {
     pub x_index: usize,
     pub recency_index: usize,
     pub age_index: usize,
+    pub recency_time_index: usize,
+    pub age_time_index: usize,
     pub customer: Customer,
     pub weight: f64,
 }
@@ -185,6 +190,14 @@ impl PreparedPatterns {
                 distinct_x_time.len() - 1
             })
         };
+        let mut times: HashMap<u64, usize> = HashMap::new();
+        let mut distinct_time = Vec::new();
+        let mut time_index = |time: f64| -> usize {
+            *times.entry(time.to_bits()).or_insert_with(|| {
+                distinct_time.push(time);
+                distinct_time.len() - 1
+            })
+        };
         let rows = patterns
             .iter()
             .filter(|p| p.count > 0)
@@ -192,6 +205,8 @@ impl PreparedPatterns {
                 x_index: distinct_x.binary_search(&p.frequency).unwrap_or(0),
                 recency_index: pair_index(p.frequency, p.recency),
                 age_index: pair_index(p.frequency, p.age),
+                recency_time_index: time_index(p.recency),
+                age_time_index: time_index(p.age),
                 customer: p.customer(),
                 weight: p.count as f64,
             })
@@ -199,6 +214,7 @@ impl PreparedPatterns {
         Self {
             distinct_x,
             distinct_x_time,
+            distinct_time,
             rows,
         }
     }

@@ -60,11 +60,26 @@ impl MbgNbdParams {
         (a1 + a2, a.ln() - (b + xf).ln())
     }
 
-    fn ln_likelihood_with(&self, c: &Customer, (a12, ln_odds): (f64, f64)) -> f64 {
-        let rx = self.r + f64::from(c.frequency);
-        let ln_age = (self.alpha + c.age).ln();
-        let odds = ln_odds + rx * (ln_age - (self.alpha + c.recency).ln());
-        a12 - rx * ln_age + log_add_exp(0.0, odds)
+    fn ln_likelihood_with(&self, c: &Customer, x_terms: (f64, f64)) -> f64 {
+        self.ln_likelihood_from_logs(
+            c.frequency,
+            x_terms,
+            (self.alpha + c.recency).ln(),
+            (self.alpha + c.age).ln(),
+        )
+    }
+
+    /// The likelihood from precomputed `ln(α + t_x)` and `ln(α + T)`.
+    fn ln_likelihood_from_logs(
+        &self,
+        x: u32,
+        (a12, ln_odds): (f64, f64),
+        ln_alpha_recency: f64,
+        ln_alpha_age: f64,
+    ) -> f64 {
+        let rx = self.r + f64::from(x);
+        let odds = ln_odds + rx * (ln_alpha_age - ln_alpha_recency);
+        a12 - rx * ln_alpha_age + log_add_exp(0.0, odds)
     }
 
     /// Per-customer log-likelihood.
@@ -78,8 +93,19 @@ impl MbgNbdParams {
             .iter()
             .map(|&x| self.x_terms(x))
             .collect();
+        let ln_alpha_time: Vec<f64> = prepared
+            .distinct_time
+            .iter()
+            .map(|t| (self.alpha + t).ln())
+            .collect();
         weighted_sum(&prepared.rows, |row| {
-            row.weight * self.ln_likelihood_with(&row.customer, table[row.x_index])
+            row.weight
+                * self.ln_likelihood_from_logs(
+                    row.customer.frequency,
+                    table[row.x_index],
+                    ln_alpha_time[row.recency_time_index],
+                    ln_alpha_time[row.age_time_index],
+                )
         })
     }
 
