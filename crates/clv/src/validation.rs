@@ -156,7 +156,7 @@ pub enum Grade {
 pub struct TopCustomerGrade {
     pub model_capture: f64,
     pub baseline_capture: f64,
-    /// `model / baseline − 1`; 0 when both capture nothing.
+    /// `model / baseline − 1`; 0 when both capture nothing, 1 (+100 %) when only the model does.
     pub relative_gain: f64,
     pub grade: Grade,
 }

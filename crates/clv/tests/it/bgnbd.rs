@@ -177,3 +177,42 @@ fn new_customer_and_p_alive_matrix_at_lifetimes_fit() {
         }
     }
 }
+
+#[test]
+fn both_shipped_summaries_agree() {
+    // lifetimes ships the calibration summary twice; x, t_x and T must be the same rows.
+    let plain = csv_rows("cdnow_customers_summary.csv");
+    assert_eq!(plain.len(), cdnow().len());
+    for (row, full) in plain.iter().zip(cdnow()) {
+        assert_eq!(row[0].parse::<u32>().unwrap(), full.id);
+        assert_eq!(row[1].parse::<u32>().unwrap(), full.customer.frequency);
+        assert_eq!(num(&row[2]), full.customer.recency);
+        assert_eq!(num(&row[3]), full.customer.age);
+    }
+    let sum_x: u32 = cdnow().iter().map(|c| c.customer.frequency).sum();
+    assert_eq!(
+        f64::from(sum_x),
+        r("transaction_model_fits/shipped_weeks/sum_frequency")
+    );
+}
+
+#[test]
+fn log_likelihood_is_unit_invariant_up_to_the_known_shift() {
+    // REFERENCE.md §3.1: in days α scales by 7 and LL_days = LL_weeks − Σx·ln 7.
+    let weeks = lifetimes_params();
+    let days = BgNbdParams::new(weeks.r, weeks.alpha * 7.0, weeks.a, weeks.b).unwrap();
+    let in_days: Vec<crm_clv::Customer> = cdnow()
+        .iter()
+        .map(|c| {
+            crm_clv::Customer::new(
+                c.customer.frequency,
+                c.customer.recency * 7.0,
+                c.customer.age * 7.0,
+            )
+        })
+        .collect();
+    let ll_w = bgnbd::log_likelihood(&weeks, &cdnow_patterns()).unwrap();
+    let ll_d =
+        bgnbd::log_likelihood(&days, &crm_clv::compress_customers(&in_days).unwrap()).unwrap();
+    assert_abs(ll_d, ll_w - 2457.0 * 7f64.ln(), 1e-7, "LL shift");
+}
