@@ -44,6 +44,24 @@ pub struct CsvSource {
     reader: csv::Reader<Tee>,
     record: csv::ByteRecord,
     batch_rows: usize,
+    /// The physical line at the byte where the next record's slice starts.
+    /// Counted here rather than taken from `csv`, whose record positions
+    /// sit before the `\n` of a CRLF and so before any blank lines.
+    line: u64,
+    /// Stream offset just after the last record read; slices are taken from
+    /// here so that no byte (blank lines included) escapes the line count.
+    offset: u64,
+}
+
+/// The record's own first line, and the line after the slice.
+fn record_lines(slice: &[u8], line_at_start: u64) -> (u64, u64) {
+    let leading = slice
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .filter(|b| **b == b'\n')
+        .count() as u64;
+    let all = slice.iter().filter(|b| **b == b'\n').count() as u64;
+    (line_at_start + leading, line_at_start + all)
 }
 
 fn trim_newlines(mut raw: &[u8]) -> &[u8] {
@@ -77,6 +95,8 @@ impl CsvSource {
             reader,
             record: csv::ByteRecord::new(),
             batch_rows: batch_rows.max(1),
+            line: 1,
+            offset: 0,
         })
     }
 
@@ -86,6 +106,8 @@ impl CsvSource {
             return Ok(None);
         }
         let end = self.reader.position().byte();
+        self.line = record_lines(self.reader.get_ref().slice(self.offset, end), self.line).1;
+        self.offset = end;
         self.reader.get_mut().forget_before(end);
         Ok(Some(self.record.iter().map(<[u8]>::to_vec).collect()))
     }
@@ -97,14 +119,15 @@ impl CsvSource {
             if !self.reader.read_byte_record(&mut self.record)? {
                 break;
             }
-            let pos = self.record.position().expect("csv records carry positions");
-            let (start, line) = (pos.byte(), pos.line());
             end = self.reader.position().byte();
             for field in self.record.iter() {
                 batch.push_field(field);
             }
-            let raw = trim_newlines(self.reader.get_ref().slice(start, end));
-            batch.end_row(line, raw);
+            let slice = self.reader.get_ref().slice(self.offset, end);
+            let (line, next) = record_lines(slice, self.line);
+            self.line = next;
+            self.offset = end;
+            batch.end_row(line, trim_newlines(slice));
         }
         if batch.is_empty() {
             return Ok(None);

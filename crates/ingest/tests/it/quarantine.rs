@@ -190,3 +190,17 @@ fn windows_1251_bytes_without_a_character_are_bad_encoding() {
     );
     assert_eq!(l.reasons(), vec![(4, BadEncoding, None)]);
 }
+
+#[test]
+fn crlf_lines_keep_numbers_and_raw_text_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = fixture(
+        &dir,
+        "tx.csv",
+        "transaction_id,ts,amount\r\nA,2024-01-01,1\r\n\r\nB,2024-01-01,x\r\nC,2024-01-01,2\r\n",
+    );
+    let l = load(&p, &options(Table::Transactions));
+    assert_eq!(l.reasons(), vec![(4, ParseError, Some("amount".into()))]);
+    assert_eq!(l.quarantine[0].raw, "B,2024-01-01,x");
+    assert_eq!(l.rows(), 2);
+}
