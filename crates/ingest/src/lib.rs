@@ -11,6 +11,24 @@
 //!
 //! For every file, `rows_read = rows loaded + rows quarantined`, always.
 //!
+//! The API in brief:
+//!
+//! - [`open`]`(path, &ReadOptions) -> Result<FileReader>` sniffs the file,
+//!   reads its header and resolves the mapping; every fatal problem (no such
+//!   file, no header, a mapping naming a missing column, a required column
+//!   with no source) is an [`Error`] here, before any row is read.
+//! - [`FileReader::info`] tells what was detected and which canonical columns
+//!   the file carries ([`FileInfo::present_columns`]: on upsert the warehouse
+//!   updates only these; the rest are all-null in the batches).
+//! - [`FileReader::next_chunk`] (or the `Iterator` impl) yields [`Chunk`]s:
+//!   a `RecordBatch` in `Table::arrow_schema()`, the quarantine rows of the
+//!   same stretch of the file, and `rows_read`.
+//! - [`Mapping::from_toml_file`] loads and validates a mapping file
+//!   (`MAPPING.md`).
+//!
+//! Parsing runs on a reader thread and conversion on the rayon pool, both
+//! bounded, while the caller writes the previous chunk.
+//!
 //! ```no_run
 //! use std::path::Path;
 //! use crm_core::schema::Table;
