@@ -324,6 +324,9 @@ fn amocrm(dir: &Path, rng: &mut Lcg) {
 
 fn bitrix_xlsx(dir: &Path, rng: &mut Lcg) {
     let mut wb = rust_xlsxwriter::Workbook::new();
+    // A fixed creation time keeps the workbook byte-identical across runs.
+    let created = rust_xlsxwriter::ExcelDateTime::parse_from_str("2025-01-01T00:00:00").unwrap();
+    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
     let ws = wb.add_worksheet().set_name("Дела").unwrap();
     let fmt = rust_xlsxwriter::Format::new().set_num_format("dd.mm.yyyy hh:mm");
     let header = [
