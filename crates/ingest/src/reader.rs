@@ -421,6 +421,27 @@ fn pump(mut source: Source, path: &Path, plan: Arc<Plan>, tx: SyncSender<Result<
     }
 }
 
+/// Receives, without starving the pool: a caller that is itself a rayon
+/// task would otherwise block a worker that the conversions it waits for
+/// may need, so it runs pool jobs while it waits.
+fn wait<T>(rx: &Receiver<T>) -> std::result::Result<T, std::sync::mpsc::RecvError> {
+    use std::sync::mpsc::TryRecvError;
+    if rayon::current_thread_index().is_none() {
+        return rx.recv();
+    }
+    loop {
+        match rx.try_recv() {
+            Ok(v) => return Ok(v),
+            Err(TryRecvError::Disconnected) => return Err(std::sync::mpsc::RecvError),
+            Err(TryRecvError::Empty) => {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+}
+
 fn clone_batch(b: &CellBatch) -> CellBatch {
     let mut c = CellBatch::default();
     for r in 0..b.len() {
@@ -610,14 +631,14 @@ impl FileReader {
     /// an I/O failure part-way through; chunks already returned stay valid.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
         let Some(rx) = &self.rx else { return Ok(None) };
-        let pending = match rx.recv() {
+        let pending = match wait(rx) {
             Ok(p) => p?,
             Err(_) => {
                 self.rx = None;
                 return Ok(None);
             }
         };
-        let (cells, converted) = pending.recv().map_err(|_| {
+        let (cells, converted) = wait(&pending).map_err(|_| {
             Error::file(
                 &self.info.path,
                 "a conversion worker stopped unexpectedly; run the load again",

@@ -211,3 +211,22 @@ fn xlsx_with_dates_numbers_and_a_mangled_id() {
         )]
     );
 }
+
+#[test]
+fn readers_can_run_inside_rayon_tasks() {
+    use rayon::prelude::*;
+    let d = tempfile::tempdir().unwrap();
+    let mut body = String::from("transaction_id,ts,amount\n");
+    for i in 0..5000 {
+        body.push_str(&format!("T{i},2024-01-01,1\n"));
+    }
+    let p = fixture(&d, "t.csv", body);
+    let mut o = options(Table::Transactions);
+    o.ingest.batch_rows = 100;
+    // More readers than pool threads, each waiting on conversions on the same pool.
+    let rows: Vec<usize> = (0..8)
+        .into_par_iter()
+        .map(|_| load(&p, &o).rows())
+        .collect();
+    assert_eq!(rows, vec![5000; 8]);
+}
