@@ -375,7 +375,7 @@ pub(crate) fn maximise(problem: &MleProblem<'_>, options: &FitOptions) -> Result
         simplex.push(v);
     }
     let solver = NelderMead::new(simplex)
-        .with_sd_tolerance(1e-12)
+        .with_sd_tolerance(1e-8)
         .map_err(|e| Error::Numerical(format!("Nelder-Mead set-up failed: {e}")))?;
     let result = Executor::new(
         Objective {
