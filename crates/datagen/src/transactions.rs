@@ -24,7 +24,7 @@ use crate::managers::manager_id;
 use crate::rng::{Stream, stream};
 
 /// Probability that a customer's later transaction is a refund of an earlier purchase.
-const REFUND_PROBABILITY: f64 = 0.042;
+const REFUND_PROBABILITY: f64 = 0.048;
 /// Share of purchases that are free (gifts, promo items): amount 0.
 const FREE_SHARE: f64 = 0.003;
 /// Share of rows without a known cost.
