@@ -29,14 +29,22 @@ const CHANNELS: &[(&str, f64)] = &[
     ("partner", 0.07),
 ];
 
-const THEMES: &[&str] = &[
-    "Новогодняя распродажа",
-    "Чёрная пятница",
-    "8 Марта",
+/// Campaigns tied to a season, by month (1–12).
+fn seasonal_theme(month: u32) -> Option<&'static str> {
+    match month {
+        12 => Some("Новогодняя распродажа"),
+        11 => Some("Чёрная пятница"),
+        3 => Some("8 Марта"),
+        6 | 7 => Some("Летняя распродажа"),
+        8 | 9 => Some("Снова в школу"),
+        _ => None,
+    }
+}
+
+/// Campaigns that can run at any time.
+const EVERGREEN_THEMES: &[&str] = &[
     "Реактивация спящих клиентов",
     "Welcome-серия",
-    "Летняя распродажа",
-    "Снова в школу",
     "День рождения клиента",
     "Программа лояльности",
     "Вебинар для партнёров",
@@ -63,13 +71,16 @@ pub(crate) fn campaigns_batch(plan: &Plan) -> Result<RecordBatch> {
     let mut spent = Decimal128Builder::with_capacity(n).with_data_type(money);
     for i in 0..n {
         let start = cal.day_start(rng.random_range(0..cal.days())) + 10 * 3_600 * 1_000_000;
-        let year = DateTime::from_timestamp_micros(start).map_or(1970, |d| d.naive_utc().year());
+        let date = DateTime::from_timestamp_micros(start).map(|d| d.naive_utc());
+        let (year, month) = date.map_or((1970, 1), |d| (d.year(), d.month()));
+        let evergreen = EVERGREEN_THEMES[rng.random_range(0..EVERGREEN_THEMES.len())];
+        let theme = match seasonal_theme(month) {
+            Some(t) if rng.random_bool(0.7) => t,
+            _ => evergreen,
+        };
         let ch = CHANNELS[pick_weighted(&mut rng, &weights)].0;
         id.append_value(format!("CMP-{:03}", i + 1));
-        name.append_value(format!(
-            "{} {year} ({ch})",
-            THEMES[rng.random_range(0..THEMES.len())]
-        ));
+        name.append_value(format!("{theme} {year} ({ch})"));
         channel.append_value(ch);
         started.append_value(start);
         ended.append_value(start + rng.random_range(3..45) * MICROS_PER_DAY);

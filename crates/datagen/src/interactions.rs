@@ -1,7 +1,8 @@
 //! Interactions: calls, e-mails, meetings and messages between managers and
 //! customers. Every deal gets a few (linked by `interest_id`), planned during
 //! its life; some managed customers without deals get unlinked touches.
-//! Planned times fall on a quarter hour. An interaction planned after
+//! Planned times fall on a quarter hour of the working day (09:00–18:45),
+//! unless that would precede the deal. An interaction planned after
 //! `end_date` is still `planned`; one planned before it is `done` (with
 //! `completed_at`), `cancelled`, or left `planned` and so overdue, and the
 //! less diligent the manager, the more are left overdue.
@@ -57,7 +58,14 @@ fn touch(rng: &mut ChaCha8Rng, plan: &Plan, party: Party, from: i64, to: i64) ->
     } else {
         from
     };
-    let planned_at = (planned / QUARTER_HOUR + 1) * QUARTER_HOUR;
+    // Working hours: a quarter hour between 09:00 and 18:45 of that day.
+    let day = planned.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY;
+    let slot = day + (36 + rng.random_range(0..40)) * QUARTER_HOUR;
+    let planned_at = if slot >= from {
+        slot
+    } else {
+        (from / QUARTER_HOUR + 1) * QUARTER_HOUR
+    };
     let Party {
         customer,
         manager,
