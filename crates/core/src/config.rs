@@ -29,7 +29,7 @@ pub struct Config {
     pub currency: String,
     pub ingest: IngestConfig,
     pub engine: EngineConfig,
-    pub rfm: toml::Table,
+    pub rfm: crate::rfm::RfmConfig,
     pub clv: toml::Table,
     pub funnel: toml::Table,
     pub traffic_light: toml::Table,
@@ -44,7 +44,7 @@ impl Default for Config {
             currency: "RUB".into(),
             ingest: IngestConfig::default(),
             engine: EngineConfig::default(),
-            rfm: toml::Table::new(),
+            rfm: crate::rfm::RfmConfig::default(),
             clv: toml::Table::new(),
             funnel: toml::Table::new(),
             traffic_light: toml::Table::new(),
@@ -75,22 +75,13 @@ impl Default for IngestConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     /// DataFusion target partitions; 0 = number of cores.
     pub target_partitions: usize,
     /// Memory limit for query execution, e.g. "4GiB"; empty = unbounded.
     pub memory_limit: String,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            target_partitions: 0,
-            memory_limit: String::new(),
-        }
-    }
 }
 
 impl Config {
@@ -113,6 +104,8 @@ impl Config {
             .timezone
             .parse::<chrono_tz_free::ZoneName>()
             .map_err(|e| format!("timezone: {e}"))?;
+        config.rfm.validate()?;
+        config.rfm.segment_map().map_err(|e| e.to_string())?;
         Ok(config)
     }
 
@@ -166,7 +159,8 @@ mod tests {
 
     #[test]
     fn values_override_defaults() {
-        let c = Config::parse("timezone = \"Asia/Almaty\"\n[ingest]\nphone_region = \"KZ\"\n").unwrap();
+        let c =
+            Config::parse("timezone = \"Asia/Almaty\"\n[ingest]\nphone_region = \"KZ\"\n").unwrap();
         assert_eq!(c.timezone, "Asia/Almaty");
         assert_eq!(c.ingest.phone_region, "KZ");
         assert_eq!(c.ingest.future_tolerance_days, 1);

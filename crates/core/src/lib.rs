@@ -15,6 +15,7 @@
 pub mod config;
 pub mod money;
 pub mod quarantine;
+pub mod rfm;
 pub mod schema;
 
 pub use config::Config;

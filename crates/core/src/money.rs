@@ -37,7 +37,11 @@ pub fn parse_cents(text: &str, decimal_comma: bool) -> Result<i128, MoneyError> 
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let (dec_sep, group_sep) = if decimal_comma { (',', '.') } else { ('.', ',') };
+    let (dec_sep, group_sep) = if decimal_comma {
+        (',', '.')
+    } else {
+        ('.', ',')
+    };
     let mut int_part: i128 = 0;
     let mut int_digits = 0usize;
     let mut frac: i128 = 0;

@@ -63,15 +63,21 @@ impl QuarantineReason {
             QuarantineReason::ParseError => {
                 "a value could not be read as the column's type (number, date, timestamp, true/false)"
             }
-            QuarantineReason::MissingRequired => "a required column (a key, a date, an amount) is empty",
+            QuarantineReason::MissingRequired => {
+                "a required column (a key, a date, an amount) is empty"
+            }
             QuarantineReason::FutureDate => {
                 "a date lies more than [ingest] future_tolerance_days after the load's own clock"
             }
             QuarantineReason::DuplicateInFile => {
                 "an earlier row of the same file has the same natural key; the first one is loaded"
             }
-            QuarantineReason::WrongFieldCount => "the line has more or fewer fields than the header",
-            QuarantineReason::BadEncoding => "the line's bytes are not valid in the file's encoding",
+            QuarantineReason::WrongFieldCount => {
+                "the line has more or fewer fields than the header"
+            }
+            QuarantineReason::BadEncoding => {
+                "the line's bytes are not valid in the file's encoding"
+            }
             QuarantineReason::ExcelMangled => {
                 "Excel turned the cell into a date or a number format (01-May, 1.23E+11) where text was meant"
             }
@@ -104,4 +110,27 @@ pub struct QuarantineRow {
     pub message: String,
     /// The raw line as read (decoded to UTF-8 where possible).
     pub raw: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case_and_documented() {
+        let doc = include_str!("../../../docs/quarantine.md");
+        let mut seen = std::collections::HashSet::new();
+        for r in QuarantineReason::ALL {
+            let c = r.code();
+            assert!(seen.insert(c), "duplicate code {c}");
+            assert!(
+                c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'),
+                "{c}"
+            );
+            assert!(
+                doc.contains(&format!("| `{c}` |")),
+                "docs/quarantine.md lacks {c}"
+            );
+        }
+    }
 }

@@ -123,12 +123,7 @@ const CUSTOMERS: &[Column] = &[
 
 const TRANSACTIONS: &[Column] = &[
     col("transaction_id", Utf8, true, "natural key"),
-    col(
-        "customer_id",
-        Utf8,
-        false,
-        "empty for an anonymous receipt",
-    ),
+    col("customer_id", Utf8, false, "empty for an anonymous receipt"),
     col("ts", Timestamp, true, "time of the purchase or refund"),
     col("amount", Money, true, "negative for a refund"),
     col("cost", Money, false, "cost of goods, for margin"),
@@ -144,12 +139,7 @@ const INTERACTIONS: &[Column] = &[
     col("kind", Utf8, false, "call, email, meeting, message"),
     col("direction", Utf8, false, "inbound or outbound"),
     col("planned_at", Timestamp, false, "when it was planned for"),
-    col(
-        "completed_at",
-        Timestamp,
-        false,
-        "null while not done",
-    ),
+    col("completed_at", Timestamp, false, "null while not done"),
     col("status", Utf8, false, "planned, done, cancelled"),
     col("interest_id", Utf8, false, "the interest it serves"),
 ];
@@ -161,12 +151,7 @@ const INTERESTS: &[Column] = &[
     col("source", Utf8, false, "lead source"),
     col("created_at", Timestamp, false, ""),
     col("amount", Money, false, "expected deal amount"),
-    col(
-        "stage",
-        Utf8,
-        false,
-        "current stage, raw as exported",
-    ),
+    col("stage", Utf8, false, "current stage, raw as exported"),
     col("outcome", Utf8, false, "open, won, lost"),
     col("closed_at", Timestamp, false, "when won or lost"),
 ];
@@ -292,7 +277,9 @@ impl fmt::Display for Table {
 
 /// Unknown table name; the message lists the valid ones.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown table '{0}': expected one of customers, transactions, interactions, interests, interest_stages, managers, campaigns")]
+#[error(
+    "unknown table '{0}': expected one of customers, transactions, interactions, interests, interest_stages, managers, campaigns"
+)]
 pub struct UnknownTable(pub String);
 
 impl FromStr for Table {
@@ -315,7 +302,9 @@ mod tests {
         for t in Table::ALL {
             assert_eq!(t.name().parse::<Table>().unwrap(), t);
             for k in t.key_columns() {
-                let c = t.column(k).unwrap_or_else(|| panic!("{t}: key {k} missing"));
+                let c = t
+                    .column(k)
+                    .unwrap_or_else(|| panic!("{t}: key {k} missing"));
                 assert!(c.required, "{t}: key {k} must be required");
             }
             assert_eq!(
@@ -338,5 +327,40 @@ mod tests {
             s.field_with_name("customer_id").unwrap().data_type(),
             &DataType::Utf8
         );
+    }
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    /// docs/data-model.md must list every column of every table, with its type.
+    #[test]
+    fn the_data_model_page_matches_the_schemas() {
+        let doc = include_str!("../../../docs/data-model.md");
+        for t in Table::ALL {
+            let heading = format!("## `{}`", t.name());
+            let start = doc
+                .find(&heading)
+                .unwrap_or_else(|| panic!("docs/data-model.md lacks a section for {t}"));
+            let section = &doc[start..];
+            let end = section[3..].find("\n## ").map_or(section.len(), |e| e + 3);
+            let section = &section[..end];
+            for c in t.columns() {
+                let ty = match c.ty {
+                    ColumnType::Utf8 => "text",
+                    ColumnType::Date => "date",
+                    ColumnType::Timestamp => "timestamp",
+                    ColumnType::Money => "decimal(18,2)",
+                    ColumnType::Bool => "boolean",
+                };
+                let row = format!("| `{}` | {ty}", c.name);
+                assert!(
+                    section.contains(&row),
+                    "{t}.{}: expected a row starting {row:?}",
+                    c.name
+                );
+            }
+        }
     }
 }
