@@ -133,6 +133,18 @@ fn same_config_gives_identical_files_with_one_or_two_threads() {
         assert_eq!(na, nb);
         assert!(ca == cb, "{na} differs");
     }
+    // One table alone gives the same files as in the full run.
+    let alone = tempfile::tempdir().unwrap();
+    let interactions = generate_table(&cfg, Table::Interactions, alone.path()).unwrap();
+    for (full, single) in sa
+        .table(Table::Interactions)
+        .unwrap()
+        .files
+        .iter()
+        .zip(&interactions.files)
+    {
+        assert_eq!(fs::read(full).unwrap(), fs::read(single).unwrap());
+    }
     // Running again into the same directory replaces the parts.
     let again = generate(&cfg, a.path()).unwrap();
     assert_eq!(again, sa);
