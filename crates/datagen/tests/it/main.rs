@@ -529,3 +529,67 @@ fn tiny_and_odd_sizes_still_work() {
     ids.sort_unstable();
     assert_eq!(ids, (1..=7).collect::<Vec<_>>());
 }
+
+/// The Python with the oracle packages (DuckDB), installed by scripts/test.
+fn python() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("CRM_PYTHON") {
+        return p.into();
+    }
+    let venv = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../.venv/bin/python"
+    ));
+    assert!(
+        venv.exists(),
+        "the Python oracles are missing: run scripts/test (it creates .venv), or set CRM_PYTHON"
+    );
+    venv.to_path_buf()
+}
+
+#[test]
+fn duckdb_reads_parquet_and_csv_with_the_same_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(30_000);
+    cfg.rows_per_file = 10_000;
+    generate_table(&cfg, Table::Transactions, &dir.path().join("pq")).unwrap();
+    cfg.format = OutputFormat::Csv;
+    generate_table(&cfg, Table::Transactions, &dir.path().join("csv")).unwrap();
+    let batches = generate_batches(&cfg, Table::Transactions).unwrap();
+    let amounts = money(&batches, "amount");
+    let total: i128 = amounts.iter().map(|a| a.unwrap()).sum();
+    let anonymous = strings(&batches, "customer_id")
+        .iter()
+        .filter(|c| c.is_none())
+        .count();
+
+    let script = r#"
+import sys, duckdb
+root = sys.argv[1]
+con = duckdb.connect()
+for src in (f"read_parquet('{root}/pq/transactions/*.parquet')",
+            f"read_csv('{root}/csv/transactions/*.csv', header=true, types={{'amount': 'DECIMAL(18,2)', 'customer_id': 'VARCHAR'}})"):
+    n, s, d, anon = con.execute(
+        f"select count(*), sum(amount), count(distinct transaction_id), count(*) filter (where customer_id is null) from {src}"
+    ).fetchone()
+    print(n, int(s * 100), d, anon)
+types = dict((r[0], r[1]) for r in con.execute(f"describe select * from read_parquet('{root}/pq/transactions/*.parquet')").fetchall())
+print(types["amount"], types["ts"], types["transaction_id"])
+"#;
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let expected = format!("30000 {total} 30000 {anonymous}");
+    assert_eq!(lines[0], expected, "parquet as DuckDB sees it");
+    assert_eq!(lines[1], expected, "csv as DuckDB sees it");
+    assert_eq!(lines[2], "DECIMAL(18,2) TIMESTAMP VARCHAR");
+}
