@@ -30,9 +30,9 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub engine: EngineConfig,
     pub rfm: crate::rfm::RfmConfig,
-    pub clv: toml::Table,
-    pub funnel: toml::Table,
-    pub traffic_light: toml::Table,
+    pub clv: crate::clv::ClvConfig,
+    pub funnel: crate::funnel::FunnelConfig,
+    pub traffic_light: crate::funnel::TrafficLightConfig,
     pub report: toml::Table,
     pub export: toml::Table,
 }
@@ -45,9 +45,9 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             engine: EngineConfig::default(),
             rfm: crate::rfm::RfmConfig::default(),
-            clv: toml::Table::new(),
-            funnel: toml::Table::new(),
-            traffic_light: toml::Table::new(),
+            clv: crate::clv::ClvConfig::default(),
+            funnel: crate::funnel::FunnelConfig::default(),
+            traffic_light: crate::funnel::TrafficLightConfig::default(),
             report: toml::Table::new(),
             export: toml::Table::new(),
         }
@@ -106,6 +106,9 @@ impl Config {
             .map_err(|e| format!("timezone: {e}"))?;
         config.rfm.validate()?;
         config.rfm.segment_map().map_err(|e| e.to_string())?;
+        config.funnel.validate()?;
+        config.traffic_light.validate()?;
+        config.clv.validate()?;
         Ok(config)
     }
 

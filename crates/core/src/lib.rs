@@ -12,7 +12,9 @@
 //! assert!(t.arrow_schema().field_with_name("amount").is_ok());
 //! ```
 
+pub mod clv;
 pub mod config;
+pub mod funnel;
 pub mod money;
 pub mod quarantine;
 pub mod rfm;
