@@ -1,0 +1,634 @@
+//! The sales funnel («Воронка продаж») and the manager traffic light
+//! («Контроль руководителя») with the manager summary.
+//!
+//! The SQL is in `queries/funnel_*.sql`, `queries/traffic_light.sql` and
+//! `queries/manager_*.sql`. This module binds dates, registers the lookup
+//! tables that the configuration defines (the stage map, the colour rules,
+//! the norms) and chains the queries. A canonical table that was never
+//! loaded is registered empty for the duration, so that, say, a warehouse
+//! with interests but no stage history still gets a funnel.
+
+use std::sync::Arc;
+
+use arrow::array::{BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use chrono::{Days, Months, NaiveDate};
+use crm_core::funnel::{FunnelConfig, Indicator, TrafficLightConfig};
+
+use crate::error::{Error, Result};
+use crate::queries::render;
+use crate::rfm::Table;
+use crate::session::Engine;
+
+/// How interests are picked for a funnel report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunnelMode {
+    /// Interests created in the period, followed up to the as-of day.
+    Cohort,
+    /// Stage entries that happened in the period.
+    Activity,
+}
+
+impl FunnelMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FunnelMode::Cohort => "cohort",
+            FunnelMode::Activity => "activity",
+        }
+    }
+}
+
+/// What a funnel report is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunnelBy {
+    All,
+    Manager,
+    Source,
+    Segment,
+    Month,
+}
+
+impl FunnelBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FunnelBy::All => "all",
+            FunnelBy::Manager => "manager",
+            FunnelBy::Source => "source",
+            FunnelBy::Segment => "segment",
+            FunnelBy::Month => "month",
+        }
+    }
+}
+
+/// A reporting period that ends with the as-of day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Week,
+    Month,
+    Quarter,
+    Year,
+    All,
+}
+
+impl Period {
+    /// `[start, end)` as dates: the period of this length whose last day is
+    /// `as_of` (a month ending 2024-06-30 is June; one ending 06-15 starts
+    /// 05-16). `All` starts at year 1.
+    pub fn window(self, as_of: NaiveDate) -> Result<(NaiveDate, NaiveDate)> {
+        let end = as_of
+            .checked_add_days(Days::new(1))
+            .ok_or_else(|| Error::Invalid(format!("--as-of {as_of} is out of range")))?;
+        Ok((self.back(end), end))
+    }
+
+    /// The period just before [`Period::window`]: the trend's baseline.
+    pub fn previous(self, as_of: NaiveDate) -> Result<(NaiveDate, NaiveDate)> {
+        let (start, _) = self.window(as_of)?;
+        Ok((self.back(start), start))
+    }
+
+    fn back(self, from: NaiveDate) -> NaiveDate {
+        let earliest = NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date");
+        let back = match self {
+            Period::Week => from.checked_sub_days(Days::new(7)),
+            Period::Month => from.checked_sub_months(Months::new(1)),
+            Period::Quarter => from.checked_sub_months(Months::new(3)),
+            Period::Year => from.checked_sub_months(Months::new(12)),
+            Period::All => None,
+        };
+        back.unwrap_or(earliest).max(earliest)
+    }
+}
+
+/// A funnel report as of one date.
+#[derive(Debug, Clone)]
+pub struct FunnelReport {
+    /// One row per interest (the `funnel_interest` mart).
+    pub interests: Table,
+    /// One row per (group, stage) (the `funnel_stage` rows).
+    pub stages: Table,
+    /// One row per (interest, data problem).
+    pub issues: Table,
+}
+
+/// The manager summary and the traffic light it was built on.
+#[derive(Debug, Clone)]
+pub struct QualityReport {
+    /// The `traffic_light` mart as of the as-of day.
+    pub traffic_light: Table,
+    /// The `manager_summary` mart.
+    pub summary: Table,
+}
+
+fn timestamp_literal(d: NaiveDate) -> String {
+    format!("TIMESTAMP '{} 00:00:00'", d.format("%Y-%m-%d"))
+}
+
+fn date_text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn one_batch(schema: Arc<Schema>, columns: Vec<arrow::array::ArrayRef>) -> Result<Table> {
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(Table {
+        schema,
+        batches: vec![batch],
+    })
+}
+
+impl Engine {
+    /// Registers an empty canonical table under `table`'s name when the
+    /// warehouse has none.
+    fn ensure_table(&self, table: crm_core::Table) -> Result<()> {
+        if self.has_table(table.name()) {
+            return Ok(());
+        }
+        let schema = table.arrow_schema();
+        self.register_rows(
+            table.name(),
+            &Table {
+                batches: vec![RecordBatch::new_empty(schema.clone())],
+                schema,
+            },
+        )
+    }
+
+    /// Registers the stage lookups and the per-interest view as of `as_of`,
+    /// and returns the `funnel_interest` rows (also registered as
+    /// `funnel_interest_now`, with `funnel_reach` over them).
+    async fn prepare_funnel(&self, as_of: NaiveDate, cfg: &FunnelConfig) -> Result<Table> {
+        cfg.validate().map_err(Error::Invalid)?;
+        for t in [
+            crm_core::Table::Interests,
+            crm_core::Table::InterestStages,
+            crm_core::Table::Customers,
+        ] {
+            self.ensure_table(t)?;
+        }
+        self.register_rows("funnel_stage_map", &stage_map_table(cfg)?)?;
+        self.register_rows("funnel_stages", &stages_table(cfg)?)?;
+        let segments = self
+            .context()
+            .sql("SELECT customer_id, market_segment FROM customers")
+            .await?;
+        self.register_view("funnel_customer_segment", segments)?;
+        let params = funnel_params(as_of, cfg)?;
+        let entries = self
+            .context()
+            .sql(&render("funnel_entries", &params)?)
+            .await?;
+        self.register_view("funnel_entries", entries)?;
+        let interests = self
+            .collect_sql(&render("funnel_interest", &params)?)
+            .await?;
+        self.register_rows("funnel_interest_now", &interests)?;
+        let reach = self
+            .context()
+            .sql(&render("funnel_reach", &params)?)
+            .await?;
+        self.register_view("funnel_reach", reach)?;
+        Ok(interests)
+    }
+
+    /// Registers `funnel_selected`: the rows one report counts.
+    async fn select_funnel(
+        &self,
+        as_of: NaiveDate,
+        cfg: &FunnelConfig,
+        by: FunnelBy,
+        mode: FunnelMode,
+        period: Period,
+    ) -> Result<Vec<(&'static str, String)>> {
+        let (start, end) = period.window(as_of)?;
+        let mut params = funnel_params(as_of, cfg)?;
+        params.extend([
+            ("by", by.as_str().to_string()),
+            ("mode", mode.as_str().to_string()),
+            ("period_start", timestamp_literal(start)),
+            ("period_end", timestamp_literal(end)),
+            ("period_start_date", date_text(start)),
+            ("period_end_date", date_text(as_of)),
+        ]);
+        let selected = self
+            .context()
+            .sql(&render("funnel_selected", &params)?)
+            .await?;
+        self.register_view("funnel_selected", selected)?;
+        Ok(params)
+    }
+
+    /// The funnel as of `as_of`: per stage, per interest, and the data problems.
+    pub async fn funnel(
+        &self,
+        as_of: NaiveDate,
+        cfg: &FunnelConfig,
+        by: FunnelBy,
+        mode: FunnelMode,
+        period: Period,
+    ) -> Result<FunnelReport> {
+        self.require_interests()?;
+        let interests = self.prepare_funnel(as_of, cfg).await?;
+        let params = self.select_funnel(as_of, cfg, by, mode, period).await?;
+        let stages = self.collect_sql(&render("funnel_stage", &params)?).await?;
+        let issues = self.collect_sql(&render("funnel_issues", &params)?).await?;
+        Ok(FunnelReport {
+            interests,
+            stages,
+            issues,
+        })
+    }
+
+    /// The nightly `funnel_stage` rows: cohort mode over all time, grouped
+    /// by nothing, manager, source and market segment (column `by`).
+    pub async fn funnel_nightly(
+        &self,
+        as_of: NaiveDate,
+        cfg: &FunnelConfig,
+    ) -> Result<FunnelReport> {
+        self.require_interests()?;
+        let interests = self.prepare_funnel(as_of, cfg).await?;
+        let mut batches = Vec::new();
+        let mut schema = None;
+        let mut issues = None;
+        for by in [
+            FunnelBy::All,
+            FunnelBy::Manager,
+            FunnelBy::Source,
+            FunnelBy::Segment,
+        ] {
+            let params = self
+                .select_funnel(as_of, cfg, by, FunnelMode::Cohort, Period::All)
+                .await?;
+            let t = self.collect_sql(&render("funnel_stage", &params)?).await?;
+            schema.get_or_insert(t.schema.clone());
+            batches.extend(t.batches);
+            if issues.is_none() {
+                issues = Some(self.collect_sql(&render("funnel_issues", &params)?).await?);
+            }
+        }
+        let schema = schema.expect("four groupings ran");
+        let batches = batches
+            .into_iter()
+            .map(|b| b.with_schema(schema.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FunnelReport {
+            interests,
+            stages: Table { schema, batches },
+            issues: issues.expect("four groupings ran"),
+        })
+    }
+
+    /// The drill-down of one stage: the interests that entered it, for one
+    /// manager (or all). `stage` may be any name the stage map knows.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn funnel_drill(
+        &self,
+        as_of: NaiveDate,
+        cfg: &FunnelConfig,
+        mode: FunnelMode,
+        period: Period,
+        stage: &str,
+        manager: Option<&str>,
+    ) -> Result<Table> {
+        self.require_interests()?;
+        let key = crm_core::funnel::stage_key(stage);
+        let canonical = cfg
+            .stage_map()
+            .into_iter()
+            .find(|r| r.raw_key == key && r.stage_no.is_some())
+            .map(|r| r.stage)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "--stage {stage}: not a funnel stage; expected one of {} or an alias from [funnel.aliases]",
+                    cfg.stages.join(", ")
+                ))
+            })?;
+        self.prepare_funnel(as_of, cfg).await?;
+        let params = self
+            .select_funnel(as_of, cfg, FunnelBy::All, mode, period)
+            .await?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("stage", DataType::Utf8, false),
+            Field::new("manager_id", DataType::Utf8, true),
+        ]));
+        let filter = one_batch(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec![canonical])),
+                Arc::new(StringArray::from(vec![manager.map(str::to_string)])),
+            ],
+        )?;
+        self.register_rows("funnel_drill_filter", &filter)?;
+        self.collect_sql(&render("funnel_drill", &params)?).await
+    }
+
+    fn require_interests(&self) -> Result<()> {
+        if self.has_table("interests") {
+            Ok(())
+        } else {
+            Err(Error::Invalid(
+                "no interests in the warehouse yet: load them with `crm load --table interests FILE`".into(),
+            ))
+        }
+    }
+
+    /// The traffic light as of `as_of`, one row per (owning manager, client).
+    pub async fn traffic_light(
+        &self,
+        as_of: NaiveDate,
+        funnel: &FunnelConfig,
+        cfg: &TrafficLightConfig,
+    ) -> Result<Table> {
+        cfg.validate().map_err(Error::Invalid)?;
+        if !self.has_table("customers") {
+            return Err(Error::Invalid(
+                "no customers in the warehouse yet: the traffic light needs them (their manager_id is the owner); load them with `crm load --table customers FILE`".into(),
+            ));
+        }
+        self.ensure_table(crm_core::Table::Interactions)?;
+        self.prepare_funnel(as_of, funnel).await?;
+        self.register_rows("traffic_light_settings", &settings_table(cfg)?)?;
+        self.register_rows("traffic_light_rules", &rules_table(cfg)?)?;
+        let as_of_end = as_of + Days::new(1);
+        let warm_start = as_of_end
+            .checked_sub_days(Days::new(u64::from(cfg.warm_days)))
+            .unwrap_or(NaiveDate::MIN);
+        let params = vec![
+            ("as_of", date_text(as_of)),
+            ("as_of_end", timestamp_literal(as_of_end)),
+            ("warm_start", timestamp_literal(warm_start)),
+            ("warm_days", cfg.warm_days.to_string()),
+        ];
+        self.collect_sql(&render("traffic_light", &params)?).await
+    }
+
+    /// The traffic light and the manager summary for the period ending
+    /// `as_of`, with the previous period as the trend's baseline.
+    pub async fn manager_quality(
+        &self,
+        as_of: NaiveDate,
+        period: Period,
+        funnel: &FunnelConfig,
+        cfg: &TrafficLightConfig,
+    ) -> Result<QualityReport> {
+        if period == Period::All {
+            return Err(Error::Invalid(
+                "the manager summary needs a period with a predecessor: week, month, quarter or year".into(),
+            ));
+        }
+        let (start, end) = period.window(as_of)?;
+        let (prev_start, _) = period.previous(as_of)?;
+        let prev_as_of = start.pred_opt().unwrap_or(start);
+        for (side, day, from, to) in [
+            ("prev", prev_as_of, prev_start, start),
+            ("now", as_of, start, end),
+        ] {
+            let tl = self.traffic_light(day, funnel, cfg).await?;
+            self.register_rows(&format!("traffic_light_{side}"), &tl)?;
+            let fi = self
+                .collect_sql("SELECT * FROM funnel_interest_now")
+                .await?;
+            self.register_rows(&format!("funnel_interest_{side}"), &fi)?;
+            let params = vec![
+                ("traffic_light", format!("traffic_light_{side}")),
+                ("funnel_interest", format!("funnel_interest_{side}")),
+                ("start", timestamp_literal(from)),
+                ("end", timestamp_literal(to)),
+            ];
+            let m = self
+                .collect_sql(&render("manager_metrics", &params)?)
+                .await?;
+            self.register_rows(&format!("manager_metrics_{side}"), &m)?;
+            if side == "now" {
+                self.register_rows("traffic_light_current", &tl)?;
+            }
+        }
+        let managers = if self.has_table("managers") {
+            self.context()
+                .sql("SELECT manager_id, team FROM managers")
+                .await?
+        } else {
+            self.context()
+                .sql("SELECT CAST(NULL AS VARCHAR) AS manager_id, CAST(NULL AS VARCHAR) AS team WHERE false")
+                .await?
+        };
+        self.register_view("manager_summary_managers", managers)?;
+        self.register_rows("manager_summary_norms", &norms_table(cfg)?)?;
+        let params = vec![
+            ("as_of", date_text(as_of)),
+            ("period_start", date_text(start)),
+            ("previous_start", date_text(prev_start)),
+        ];
+        let summary = self
+            .collect_sql(&render("manager_summary", &params)?)
+            .await?;
+        let traffic_light = self
+            .collect_sql("SELECT * FROM traffic_light_current")
+            .await?;
+        Ok(QualityReport {
+            traffic_light,
+            summary,
+        })
+    }
+}
+
+/// The nightly marts of this module: `funnel_stage` and `funnel_interest`
+/// when interests are loaded, `traffic_light` and `manager_summary` (month
+/// period) when customers are. Nothing for a mart whose inputs are absent.
+pub async fn nightly_marts(
+    engine: &Engine,
+    config: &crm_core::Config,
+    as_of: NaiveDate,
+) -> Result<Vec<(&'static str, Table)>> {
+    let mut out = Vec::new();
+    if engine.has_table("interests") {
+        let f = engine.funnel_nightly(as_of, &config.funnel).await?;
+        out.push(("funnel_stage", f.stages));
+        out.push(("funnel_interest", f.interests));
+    }
+    if engine.has_table("customers") {
+        let q = engine
+            .manager_quality(as_of, Period::Month, &config.funnel, &config.traffic_light)
+            .await?;
+        out.push(("traffic_light", q.traffic_light));
+        out.push(("manager_summary", q.summary));
+    }
+    Ok(out)
+}
+
+fn funnel_params(as_of: NaiveDate, cfg: &FunnelConfig) -> Result<Vec<(&'static str, String)>> {
+    let as_of_end = as_of
+        .checked_add_days(Days::new(1))
+        .ok_or_else(|| Error::Invalid(format!("--as-of {as_of} is out of range")))?;
+    Ok(vec![
+        ("as_of", date_text(as_of)),
+        ("as_of_end", timestamp_literal(as_of_end)),
+        ("won_no", cfg.stages.len().to_string()),
+        ("imply", cfg.imply_skipped_stages.to_string()),
+    ])
+}
+
+/// `funnel_stage_map(raw_key, stage, stage_no)`.
+fn stage_map_table(cfg: &FunnelConfig) -> Result<Table> {
+    let rows = cfg.stage_map();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("raw_key", DataType::Utf8, false),
+        Field::new("stage", DataType::Utf8, false),
+        Field::new("stage_no", DataType::Int32, true),
+    ]));
+    one_batch(
+        schema,
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.raw_key.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.stage.as_str()),
+            )),
+            Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.stage_no))),
+        ],
+    )
+}
+
+/// `funnel_stages(stage_no, stage)`.
+fn stages_table(cfg: &FunnelConfig) -> Result<Table> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("stage_no", DataType::Int32, false),
+        Field::new("stage", DataType::Utf8, false),
+    ]));
+    one_batch(
+        schema,
+        vec![
+            Arc::new(Int32Array::from_iter_values(1..=cfg.stages.len() as i32)),
+            Arc::new(StringArray::from_iter_values(
+                cfg.stages.iter().map(String::as_str),
+            )),
+        ],
+    )
+}
+
+/// `traffic_light_settings`: one row, `need_<field>` per portrait field.
+fn settings_table(cfg: &TrafficLightConfig) -> Result<Table> {
+    let fields: Vec<Field> = crm_core::funnel::PORTRAIT_FIELDS
+        .iter()
+        .map(|f| Field::new(format!("need_{f}"), DataType::Boolean, false))
+        .collect();
+    let columns = crm_core::funnel::PORTRAIT_FIELDS
+        .iter()
+        .map(|f| {
+            Arc::new(BooleanArray::from(vec![
+                cfg.portrait_fields.iter().any(|p| p == f),
+            ])) as arrow::array::ArrayRef
+        })
+        .collect();
+    one_batch(Arc::new(Schema::new(fields)), columns)
+}
+
+/// `traffic_light_rules(rule_no, colour, fail_*, warm)`.
+fn rules_table(cfg: &TrafficLightConfig) -> Result<Table> {
+    let rules = cfg.effective_rules();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("rule_no", DataType::Int32, false),
+        Field::new("colour", DataType::Utf8, false),
+        Field::new("fail_active_interest", DataType::Boolean, false),
+        Field::new("fail_no_overdue", DataType::Boolean, false),
+        Field::new("fail_portrait", DataType::Boolean, false),
+        Field::new("fail_contact", DataType::Boolean, false),
+        Field::new("warm", DataType::Boolean, true),
+    ]));
+    let has = |i: Indicator| -> arrow::array::ArrayRef {
+        Arc::new(BooleanArray::from(
+            rules
+                .iter()
+                .map(|r| r.failed.contains(&i))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    one_batch(
+        schema,
+        vec![
+            Arc::new(Int32Array::from_iter_values(1..=rules.len() as i32)),
+            Arc::new(StringArray::from_iter_values(
+                rules.iter().map(|r| r.colour.as_str()),
+            )),
+            has(Indicator::HasActiveInterest),
+            has(Indicator::NoOverdueInteraction),
+            has(Indicator::PortraitFilled),
+            has(Indicator::ContactFilled),
+            Arc::new(BooleanArray::from(
+                rules.iter().map(|r| r.warm).collect::<Vec<_>>(),
+            )),
+        ],
+    )
+}
+
+/// `manager_summary_norms(metric, team, manager_id, unacceptable, goal, higher_is_better)`.
+fn norms_table(cfg: &TrafficLightConfig) -> Result<Table> {
+    let n = &cfg.norms;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("metric", DataType::Utf8, false),
+        Field::new("team", DataType::Utf8, true),
+        Field::new("manager_id", DataType::Utf8, true),
+        Field::new("unacceptable", DataType::Float64, false),
+        Field::new("goal", DataType::Float64, false),
+        Field::new("higher_is_better", DataType::Boolean, false),
+    ]));
+    one_batch(
+        schema,
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                n.iter().map(|x| x.metric.as_str()),
+            )),
+            Arc::new(StringArray::from(
+                n.iter().map(|x| x.team.clone()).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                n.iter().map(|x| x.manager.clone()).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                n.iter().map(|x| x.unacceptable),
+            )),
+            Arc::new(Float64Array::from_iter_values(n.iter().map(|x| x.goal))),
+            Arc::new(BooleanArray::from(
+                n.iter().map(|x| x.higher_is_better).collect::<Vec<_>>(),
+            )),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn periods_end_with_the_as_of_day_and_the_baseline_precedes_them() {
+        assert_eq!(
+            Period::Month.window(d("2024-06-30")).unwrap(),
+            (d("2024-06-01"), d("2024-07-01"))
+        );
+        assert_eq!(
+            Period::Month.previous(d("2024-06-30")).unwrap(),
+            (d("2024-05-01"), d("2024-06-01"))
+        );
+        assert_eq!(
+            Period::Week.window(d("2024-06-30")).unwrap(),
+            (d("2024-06-24"), d("2024-07-01"))
+        );
+        assert_eq!(
+            Period::Quarter.window(d("2024-06-30")).unwrap().0,
+            d("2024-04-01")
+        );
+        assert_eq!(
+            Period::Year.previous(d("2024-12-31")).unwrap(),
+            (d("2023-01-01"), d("2024-01-01"))
+        );
+        assert_eq!(
+            Period::All.window(d("2024-06-30")).unwrap().0,
+            d("0001-01-01")
+        );
+    }
+}
