@@ -1,1 +1,30 @@
-//! crm-engine (being built).
+//! The query engine: a DataFusion session over the warehouse, with every
+//! canonical table, bookkeeping table and mart registered under its name.
+//! Business SQL lives in `queries/*.sql` at the repository root and is
+//! compiled into the binary ([`queries`]); Rust only binds parameters.
+//!
+//! ```no_run
+//! # async fn demo() -> crm_engine::Result<()> {
+//! use crm_engine::{Engine, EngineOptions};
+//! let wh = crm_warehouse::Warehouse::open("./warehouse")?;
+//! let engine = Engine::open(&wh, &EngineOptions::default()).await?;
+//! let batches = engine.sql("SELECT count(*) FROM transactions").await?.collect().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod clv;
+mod error;
+pub mod funnel;
+mod memory;
+pub mod nightly;
+pub mod queries;
+pub mod rfm;
+mod session;
+
+pub use error::{Error, Result};
+pub use memory::parse_byte_size;
+pub use rfm::{RfmResult, Table};
+pub use session::{Engine, EngineOptions};
+
+pub use crm_clv;
+pub use datafusion;

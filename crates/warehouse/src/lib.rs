@@ -1,1 +1,38 @@
-//! crm-warehouse (being built).
+//! The crm warehouse: the only crate that touches storage.
+//!
+//! A warehouse is a root (a local path or an object-store URL) holding Delta
+//! tables: the canonical tables under `tables/<name>`, the marts under
+//! `marts/<name>` (partitioned by `as_of`), and the bookkeeping tables
+//! `tables/quarantine` and `tables/load_history`. Every write is one atomic
+//! Delta commit, so a crash at any moment leaves each table at its old or its
+//! new version; a load records a `started` history row first and a `complete`
+//! row last, and running the same load again resumes it.
+//!
+//! ```no_run
+//! # async fn demo() -> crm_warehouse::Result<()> {
+//! use crm_warehouse::Warehouse;
+//! let wh = Warehouse::open("./warehouse")?;
+//! if let Some(t) = wh.table("transactions").await? {
+//!     println!("transactions at version {:?}", t.version());
+//! }
+//! # Ok(()) }
+//! ```
+
+mod bookkeeping;
+mod error;
+mod load;
+mod location;
+mod lock;
+mod marts;
+mod tables;
+
+pub use bookkeeping::{HistoryRow, LOAD_HISTORY, QUARANTINE, RunRecord};
+pub use error::{Error, Result};
+pub use load::{LoadMode, LoadReport, LoadRequest, LoadedFile, fingerprint as load_fingerprint};
+pub use location::Warehouse;
+pub use lock::{LockGuard, LockInfo};
+pub use marts::{AS_OF_COLUMN, MART_NAMES, RUN_ID_COLUMN};
+pub use tables::{CommitSummary, TableKind, TimeTravel};
+
+/// Re-exported so that callers use the same deltalake as the warehouse.
+pub use deltalake;

@@ -1,0 +1,77 @@
+//! `crm status`: what the warehouse holds, and what was left unfinished.
+
+use anyhow::Result;
+use crm_engine::EngineOptions;
+use crm_warehouse::Warehouse;
+
+use crate::context::{Ctx, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(ctx: &Ctx, _args: Args) -> Result<Outcome> {
+    let wh = ctx.warehouse()?;
+    let engine = ctx.engine(&wh, EngineOptions::default()).await?;
+    let history = wh.read_history().await?;
+    let incomplete = wh.incomplete().await?;
+    let mut rows = Vec::new();
+    for name in Warehouse::known_names() {
+        if !engine.has_table(name) {
+            continue;
+        }
+        let table = wh.table(name).await?;
+        let version = table.as_ref().and_then(|t| t.version());
+        let count = engine
+            .sql(&format!("SELECT count(*) AS n FROM {name}"))
+            .await?
+            .collect()
+            .await?;
+        let n = count
+            .first()
+            .and_then(|b| {
+                arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Int64).ok()
+            })
+            .and_then(|a| {
+                a.as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .map(|a| a.value(0))
+            })
+            .unwrap_or(0);
+        let last_load = history
+            .iter()
+            .rev()
+            .find(|h| h.status == "complete" && h.table_name.split(',').any(|t| t == name))
+            .map(|h| h.recorded_at.format("%Y-%m-%d %H:%M:%S").to_string());
+        let interrupted: Vec<&str> = incomplete
+            .iter()
+            .filter(|h| h.table_name.split(',').any(|t| t == name))
+            .map(|h| h.load_id.as_str())
+            .collect();
+        rows.push(serde_json::json!({
+            "table": name,
+            "version": version,
+            "rows": n,
+            "last_complete_load": last_load,
+            "interrupted": interrupted.join(" "),
+        }));
+    }
+    if rows.is_empty() {
+        ctx.info(&format!(
+            "warehouse {} is empty: load data with `crm load --table TABLE FILE` or try `crm demo`",
+            wh.root()
+        ));
+        return Ok(Outcome::Success);
+    }
+    crate::cmd::sql::print_json_rows(ctx, &rows)?;
+    for h in &incomplete {
+        ctx.info(&format!(
+            "interrupted {} {} of {} started {} ({}): run the same command again to complete it",
+            h.kind,
+            h.load_id,
+            h.table_name,
+            h.recorded_at.format("%Y-%m-%d %H:%M:%S"),
+            h.files.replace('\n', ", ")
+        ));
+    }
+    Ok(Outcome::Success)
+}

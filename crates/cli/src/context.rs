@@ -1,0 +1,201 @@
+//! What every subcommand needs, resolved once from the global options:
+//! the warehouse, the configuration, the output format, the clock.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use arrow::array::RecordBatch;
+use arrow::datatypes::Schema;
+use chrono::NaiveDateTime;
+use crm_core::Config;
+use crm_engine::{Engine, EngineOptions};
+use crm_report::output::{self, OutputFormat};
+use crm_warehouse::Warehouse;
+
+/// How a successful command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit code 0.
+    Success,
+    /// Exit code 3: done, but some rows were quarantined.
+    Quarantined,
+}
+
+/// The resolved global options.
+pub struct Ctx {
+    pub location: String,
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+    format: Option<OutputFormat>,
+    pub out: Option<PathBuf>,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub tz: chrono_tz::Tz,
+}
+
+impl Ctx {
+    pub fn new(
+        location: String,
+        config_file: Option<PathBuf>,
+        format: Option<OutputFormat>,
+        out: Option<PathBuf>,
+        quiet: bool,
+        verbose: u8,
+    ) -> Result<Ctx> {
+        let default_path = if location.contains("://") {
+            None
+        } else {
+            Some(PathBuf::from(&location).join("crm.toml"))
+        };
+        let (config, config_path) = match (&config_file, default_path) {
+            (Some(p), _) => (Config::load(p)?, Some(p.clone())),
+            (None, Some(p)) if p.exists() => (Config::load(&p)?, Some(p)),
+            _ => (Config::default(), None),
+        };
+        let tz: chrono_tz::Tz = config.timezone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "timezone '{}' in the config is not a known zone (e.g. Europe/Moscow, UTC)",
+                config.timezone
+            )
+        })?;
+        if format == Some(OutputFormat::Parquet) && out.is_none() {
+            bail!("--format parquet writes a file: give it with --out FILE");
+        }
+        Ok(Ctx {
+            location,
+            config,
+            config_path,
+            format,
+            out,
+            quiet,
+            verbose,
+            tz,
+        })
+    }
+
+    /// `--format`, or the default: a table on a terminal, CSV otherwise.
+    pub fn format(&self) -> OutputFormat {
+        self.format.unwrap_or_else(|| {
+            if std::io::stdout().is_terminal() {
+                OutputFormat::Table
+            } else {
+                OutputFormat::Csv
+            }
+        })
+    }
+
+    /// True when the user asked for a format explicitly.
+    pub fn format_given(&self) -> bool {
+        self.format.is_some()
+    }
+
+    pub fn warehouse(&self) -> Result<Warehouse> {
+        Warehouse::open(&self.location)
+            .with_context(|| format!("cannot open the warehouse at {}", self.location))
+    }
+
+    /// A query session over the warehouse with the `[engine]` settings.
+    pub async fn engine(&self, warehouse: &Warehouse, mut opts: EngineOptions) -> Result<Engine> {
+        if opts.target_partitions == 0 {
+            opts.target_partitions = self.config.engine.target_partitions;
+        }
+        if opts.memory_limit.is_none() && !self.config.engine.memory_limit.is_empty() {
+            opts.memory_limit = Some(crm_engine::parse_byte_size(
+                &self.config.engine.memory_limit,
+            )?);
+        }
+        Ok(Engine::open(warehouse, &opts).await?)
+    }
+
+    /// Now, as local wall-clock time in the configured zone.
+    pub fn now(&self) -> NaiveDateTime {
+        chrono::Utc::now().with_timezone(&self.tz).naive_local()
+    }
+
+    /// Yesterday in the configured zone: the default as-of date.
+    pub fn yesterday(&self) -> chrono::NaiveDate {
+        self.now().date().pred_opt().expect("a date after year 1")
+    }
+
+    /// Prints query results in the chosen format (Parquet goes to `--out`).
+    pub fn print_batches(&self, schema: &Schema, batches: &[RecordBatch]) -> Result<()> {
+        match self.format() {
+            OutputFormat::Parquet => {
+                let path = self.out.as_ref().expect("checked in Ctx::new");
+                output::write_parquet_file(path, schema, batches)?;
+                self.info(&format!(
+                    "wrote {} rows to {}",
+                    batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+                    path.display()
+                ));
+            }
+            f => match &self.out {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(
+                        std::fs::File::create(path)
+                            .with_context(|| format!("cannot create {}", path.display()))?,
+                    );
+                    output::write_batches(f, schema, batches, &mut file)?;
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut lock = stdout.lock();
+                    output::write_batches(f, schema, batches, &mut lock)?;
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// Prints a single result object.
+    pub fn print_object(&self, value: &serde_json::Value) -> Result<()> {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        output::write_object(self.format(), value, &mut lock)?;
+        lock.flush()?;
+        Ok(())
+    }
+
+    /// A line for the human on stderr, unless `-q`.
+    pub fn info(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// A line shown only with `-v`.
+    pub fn debug(&self, line: &str) {
+        if self.verbose > 0 && !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// Prints a one-line error and picks the exit code: 4 when the warehouse is
+/// locked, 0 for a closed pipe (`crm sql ... | head`), 1 otherwise.
+pub fn report_error(e: &anyhow::Error) -> ExitCode {
+    for cause in e.chain() {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return ExitCode::SUCCESS;
+        }
+        if let Some(crm_warehouse::Error::Locked(_)) = cause.downcast_ref::<crm_warehouse::Error>()
+        {
+            eprintln!("crm: {cause}");
+            return ExitCode::from(4);
+        }
+    }
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !line.contains(&c) {
+            line.push_str(": ");
+            line.push_str(&c);
+        }
+    }
+    eprintln!("crm: error: {}", line.replace('\n', " "));
+    ExitCode::from(1)
+}

@@ -1,0 +1,78 @@
+//! Running `crm` against a temporary warehouse.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Crm {
+    pub dir: tempfile::TempDir,
+}
+
+impl Crm {
+    pub fn new() -> Crm {
+        Crm {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn warehouse(&self) -> PathBuf {
+        self.dir.path().join("wh")
+    }
+
+    /// A file in the test's scratch folder.
+    pub fn file(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, content).expect("write fixture");
+        p
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_crm"));
+        c.arg("--warehouse").arg(self.warehouse());
+        c.env_remove("CRM_WAREHOUSE");
+        c
+    }
+
+    /// Runs crm with `args`; returns the output whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("crm runs")
+    }
+
+    /// Runs crm and insists on `code`; returns stdout.
+    pub fn ok(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "crm {args:?}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// `crm sql QUERY --format csv`, as lines.
+    pub fn sql(&self, query: &str) -> Vec<String> {
+        self.ok(0, &["sql", query, "--format", "csv"])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// The repository root (for sample_data/).
+pub fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// The Python with the oracle packages, installed by scripts/test.
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("CRM_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = repo_root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "the Python oracles are missing: run scripts/test (it creates .venv), or set CRM_PYTHON"
+    );
+    venv
+}

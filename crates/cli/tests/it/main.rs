@@ -1,0 +1,10 @@
+//! End-to-end tests of the `crm` binary: what a user runs, checked against
+//! numbers worked out by hand or by another engine.
+
+mod clv;
+mod common;
+mod funnel;
+mod load;
+mod quality;
+mod rfm;
+mod sql;

@@ -1,0 +1,245 @@
+//! RFM and the nightly run against values worked out by hand.
+//!
+//! Fixture, as of 2024-06-30 (N = 5 scored customers):
+//!
+//! | customer | purchases ≤ as_of          | refunds | F | monetary | recency |
+//! |----------|----------------------------|---------|---|----------|---------|
+//! | A        | 06-01 50, 06-30 100         |         | 2 | 150      | 0       |
+//! | B        | 06-30 100                   | 06-15 -30 | 1 | 70     | 0       |
+//! | C        | 01-01 500, 01-01 200 (same day) |     | 2 | 700      | 181     |
+//! | D        | 03-31 80                    |         | 1 | 80       | 91      |
+//! | G        | 05-31 0 (a gift); 07-01 500 is after as_of | | 1 | 0 | 30   |
+//! | E        | —                           | 05-01 -50 | not scored (refunds only) |
+//! | F        | 07-05 1000 is after as_of   |         | not scored |
+//! | (none)   | an anonymous receipt        |         | not scored |
+//!
+//! score = 1 + floor(5 · (customers with a strictly smaller value) / 5):
+//! F: freq 1 → 1 (B, D, G), freq 2 → 1 + 3 = 4 (A, C).
+//! M: G 0 → 1, B 70 → 2, D 80 → 3, A 150 → 4, C 700 → 5.
+//! R (descending recency): C 181 → 1, D 91 → 2, G 30 → 3, A and B 0 → 1 + 3 = 4.
+//! Default map: A R4F4 loyal, B R4F1 promising, C R1F4 at_risk,
+//! D R2F1 hibernating, G R3F1 about_to_sleep.
+
+use crate::common::Crm;
+
+const TX: &str = "\
+transaction_id,customer_id,ts,amount
+a1,A,2024-06-01 12:00:00,50.00
+a2,A,2024-06-30 23:59:00,100.00
+b1,B,2024-06-30 08:00:00,100.00
+b2,B,2024-06-15 08:00:00,-30.00
+c1,C,2024-01-01 09:00:00,500.00
+c2,C,2024-01-01 18:00:00,200.00
+d1,D,2024-03-31 10:00:00,80.00
+g1,G,2024-05-31 10:00:00,0.00
+g2,G,2024-07-01 00:00:00,500.00
+e1,E,2024-05-01 10:00:00,-50.00
+f1,F,2024-07-05 10:00:00,1000.00
+x1,,2024-06-10 10:00:00,33.00
+";
+
+fn loaded() -> Crm {
+    let crm = Crm::new();
+    let f = crm.file("tx.csv", TX);
+    crm.ok(0, &["load", "--table", "transactions", f.to_str().unwrap()]);
+    crm
+}
+
+#[test]
+fn per_customer_scores_match_the_hand_computed_fixture() {
+    let crm = loaded();
+    let out = crm.ok(
+        0,
+        &[
+            "rfm",
+            "--as-of",
+            "2024-06-30",
+            "--per-customer",
+            "--format",
+            "csv",
+        ],
+    );
+    let mut lines: Vec<&str> = out.lines().collect();
+    let header: Vec<&str> = lines.remove(0).split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let mut got: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            [
+                "customer_id",
+                "recency_days",
+                "frequency",
+                "monetary",
+                "r",
+                "f",
+                "m",
+                "segment",
+                "avg_check",
+                "tenure_days",
+            ]
+            .iter()
+            .map(|c| v[col(c)])
+            .collect::<Vec<_>>()
+            .join(" ")
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "A 0 2 150.00 4 4 4 loyal 75.00 29",
+            "B 0 1 70.00 4 1 2 promising 100.00 0",
+            "C 181 2 700.00 1 4 5 at_risk 350.00 181",
+            "D 91 1 80.00 2 1 3 hibernating 80.00 91",
+            "G 30 1 0.00 3 1 1 about_to_sleep 0.00 30",
+        ]
+    );
+}
+
+#[test]
+fn the_summary_counts_customers_shares_and_revenue() {
+    let crm = loaded();
+    let out = crm.ok(0, &["rfm", "--as-of", "2024-06-30", "--format", "csv"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("segment,customers,share,revenue,avg_check,avg_recency_days"),
+        "{}",
+        lines[0]
+    );
+    let rfm: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.ends_with(",rfm"))
+        .collect();
+    assert_eq!(rfm.len(), 5);
+    assert!(
+        rfm.contains(&"at_risk,1,0.2,700.00,350.00,181.0,rfm"),
+        "{rfm:?}"
+    );
+    let one_time = lines
+        .iter()
+        .find(|l| l.starts_with("one_time_buyers,"))
+        .unwrap();
+    assert!(
+        one_time.starts_with("one_time_buyers,3,0.6,150.00,"),
+        "{one_time}"
+    );
+}
+
+#[test]
+fn a_single_customer_and_an_empty_day_behave() {
+    let crm = Crm::new();
+    let f = crm.file(
+        "tx.csv",
+        "transaction_id,customer_id,ts,amount\nt1,Z,2024-01-01 10:00:00,5.00\n",
+    );
+    crm.ok(0, &["load", "--table", "transactions", f.to_str().unwrap()]);
+    let out = crm.ok(
+        0,
+        &[
+            "rfm",
+            "--as-of",
+            "2024-01-01",
+            "--per-customer",
+            "--format",
+            "csv",
+        ],
+    );
+    let row = out.lines().nth(1).unwrap();
+    assert!(row.starts_with("Z,"), "{row}");
+    assert!(row.contains(",1,1,1,111,hibernating,"), "{row}");
+    // Before any purchase nobody is scored, and that is not an error.
+    let out = crm.ok(
+        0,
+        &[
+            "rfm",
+            "--as-of",
+            "2023-12-31",
+            "--per-customer",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+}
+
+#[test]
+fn the_nightly_run_writes_marts_idempotently_and_migration_matches_by_hand() {
+    let crm = loaded();
+    crm.ok(0, &["run", "--as-of", "2024-03-31"]);
+    crm.ok(0, &["run", "--as-of", "2024-06-30"]);
+    let snapshot = |crm: &Crm| {
+        (
+            crm.sql("SELECT * EXCEPT (run_id) FROM rfm_customer ORDER BY as_of, customer_id"),
+            crm.sql("SELECT * EXCEPT (run_id) FROM rfm_segment ORDER BY as_of, kind, segment"),
+            crm.sql("SELECT * EXCEPT (run_id) FROM rfm_migration ORDER BY as_of, from_segment, to_segment"),
+        )
+    };
+    let first = snapshot(&crm);
+    assert_eq!(
+        first.2,
+        vec![
+            "as_of,from_date,from_segment,to_segment,customers,revenue",
+            "2024-06-30,2024-03-31,(new),about_to_sleep,1,0.00",
+            "2024-06-30,2024-03-31,(new),loyal,1,150.00",
+            "2024-06-30,2024-03-31,(new),promising,1,70.00",
+            "2024-06-30,2024-03-31,about_to_sleep,hibernating,1,0.00",
+            "2024-06-30,2024-03-31,at_risk,at_risk,1,0.00",
+        ]
+    );
+    crm.ok(0, &["run", "--as-of", "2024-06-30"]);
+    assert_eq!(snapshot(&crm), first, "re-running a date changed the marts");
+    // `crm rfm migrate` reads the marts and agrees.
+    let m = crm.ok(
+        0,
+        &[
+            "rfm",
+            "migrate",
+            "--from",
+            "2024-03-31",
+            "--to",
+            "2024-06-30",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(m.contains("about_to_sleep,hibernating,1,0.00"), "{m}");
+}
+
+#[test]
+fn a_live_lock_refuses_a_second_run_and_a_dead_one_is_taken_over() {
+    let crm = loaded();
+    let lock_dir = crm.warehouse().join("_crm/locks");
+    std::fs::create_dir_all(&lock_dir).unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let lock = |pid: u32| {
+        format!(
+            "{{\"run_id\":\"other\",\"host\":{:?},\"pid\":{pid},\"process_start\":null,\"acquired_at\":\"{}\"}}",
+            host.trim(),
+            chrono::Utc::now().to_rfc3339()
+        )
+    };
+    // This test process is alive: its lock must be respected.
+    std::fs::write(lock_dir.join("nightly.lock"), lock(std::process::id())).unwrap();
+    let out = crm.run(&["run", "--as-of", "2024-06-30"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("locked"));
+    // A pid that cannot exist: the holder is gone, the lock is taken over.
+    std::fs::write(lock_dir.join("nightly.lock"), lock(u32::MAX - 1)).unwrap();
+    crm.ok(0, &["run", "--as-of", "2024-06-30"]);
+    assert!(
+        !lock_dir.join("nightly.lock").exists(),
+        "the run released its lock"
+    );
+}

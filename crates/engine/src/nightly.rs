@@ -1,0 +1,229 @@
+//! The nightly run: every mart that exists, for one as-of date, under a
+//! warehouse lock, with a `started` and a `complete` history row.
+//!
+//! Each mart write replaces exactly the as-of partition in one commit, so a
+//! re-run of the same date leaves identical marts, and a run killed half way
+//! is completed by running it again (it resumes under the same run id).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use crm_core::Config;
+use crm_warehouse::{HistoryRow, Warehouse};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::rfm::Table;
+use crate::session::Engine;
+
+/// Name of the lock the nightly run holds.
+pub const NIGHTLY_LOCK: &str = "nightly";
+
+/// One mart written by a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct MartWritten {
+    pub mart: String,
+    pub rows: usize,
+    pub version: i64,
+}
+
+/// What a nightly run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct NightlyReport {
+    pub run_id: String,
+    pub as_of: NaiveDate,
+    pub resumed: bool,
+    pub marts: Vec<MartWritten>,
+    /// The earlier snapshot the migration compares with, if any.
+    pub previous_as_of: Option<NaiveDate>,
+    /// What was skipped and why (e.g. CLV without enough customers).
+    pub notes: Vec<String>,
+}
+
+fn new_run_id(now: NaiveDateTime) -> String {
+    format!("run-{}-{}", now.format("%Y%m%dT%H%M%S"), std::process::id())
+}
+
+fn run_row(
+    run_id: &str,
+    as_of: NaiveDate,
+    status: &str,
+    marts: &str,
+    now: NaiveDateTime,
+) -> HistoryRow {
+    HistoryRow {
+        load_id: run_id.into(),
+        kind: "run".into(),
+        status: status.into(),
+        table_name: marts.into(),
+        mode: String::new(),
+        files: String::new(),
+        fingerprint: format!("run:{as_of}"),
+        rows_read: 0,
+        rows_loaded: 0,
+        rows_quarantined: 0,
+        inserted: 0,
+        updated: 0,
+        deleted: 0,
+        table_version: None,
+        as_of: Some(as_of),
+        recorded_at: now,
+        message: String::new(),
+    }
+}
+
+/// Runs every mart for `as_of`. The caller holds the lock (see
+/// [`Warehouse::lock`]) for the duration.
+pub async fn run_nightly(
+    warehouse: &Warehouse,
+    engine: &Engine,
+    config: &Config,
+    as_of: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<NightlyReport> {
+    let pending = warehouse
+        .incomplete()
+        .await?
+        .into_iter()
+        .rfind(|r| r.kind == "run" && r.as_of == Some(as_of));
+    let resumed = pending.is_some();
+    let run_id = pending.map_or_else(|| new_run_id(now), |r| r.load_id);
+    let planned = "rfm_customer,rfm_segment,rfm_migration,clv_customer,clv_segment,clv_validation";
+    if !resumed {
+        warehouse
+            .append_history(&run_row(&run_id, as_of, "started", planned, now))
+            .await?;
+    }
+
+    let mut marts = Vec::new();
+    // The previous snapshot is read before this date's partition is written.
+    let previous_as_of = warehouse
+        .mart_dates("rfm_customer")
+        .await?
+        .into_iter()
+        .filter(|d| *d < as_of)
+        .max();
+    let previous = match previous_as_of {
+        Some(d) if engine.has_table("rfm_customer") => Some((
+            d,
+            engine
+                .collect_sql(&format!(
+                    "SELECT customer_id, segment, monetary FROM rfm_customer WHERE as_of = DATE '{d}'"
+                ))
+                .await?,
+        )),
+        _ => None,
+    };
+
+    let rfm = engine.rfm(as_of, &config.rfm).await?;
+    let migration = match &previous {
+        Some((d, prev)) => {
+            engine
+                .rfm_migration((*d, prev), (as_of, &rfm.customers))
+                .await?
+        }
+        None => empty_migration(engine).await?,
+    };
+    for (name, t) in [
+        ("rfm_customer", &rfm.customers),
+        ("rfm_segment", &rfm.segments),
+        ("rfm_migration", &migration),
+    ] {
+        let version = warehouse
+            .write_mart(name, as_of, &run_id, t.schema.clone(), t.batches.clone())
+            .await?;
+        marts.push(MartWritten {
+            mart: name.into(),
+            rows: t.num_rows(),
+            version,
+        });
+    }
+
+    // Funnel and traffic light: a mart whose inputs were never loaded is skipped.
+    for (name, t) in crate::funnel::nightly_marts(engine, config, as_of).await? {
+        let rows = t.num_rows();
+        let version = warehouse
+            .write_mart(name, as_of, &run_id, t.schema.clone(), t.batches.clone())
+            .await?;
+        marts.push(MartWritten {
+            mart: name.into(),
+            rows,
+            version,
+        });
+    }
+
+    // CLV after RFM, which registered rfm_customer_now for the segments.
+    let mut notes = Vec::new();
+    match engine.clv_nightly(as_of, &config.clv, &config.rfm).await? {
+        Ok(clv) => {
+            notes.extend(clv.notes);
+            let mut tables = vec![
+                ("clv_customer", clv.customers),
+                ("clv_segment", clv.segments),
+            ];
+            tables.extend(clv.validation.map(|v| ("clv_validation", v)));
+            for (name, t) in tables {
+                let version = warehouse
+                    .write_mart(name, as_of, &run_id, t.schema.clone(), t.batches.clone())
+                    .await?;
+                marts.push(MartWritten {
+                    mart: name.into(),
+                    rows: t.num_rows(),
+                    version,
+                });
+            }
+        }
+        Err(note) => notes.push(note),
+    }
+
+    let mut done = run_row(&run_id, as_of, "complete", planned, now);
+    done.rows_loaded = marts.iter().map(|m| m.rows as i64).sum();
+    if resumed {
+        done.message = "resumed an interrupted run".into();
+    }
+    if !notes.is_empty() {
+        let joined = notes.join("; ");
+        done.message = if done.message.is_empty() {
+            joined
+        } else {
+            format!("{}; {joined}", done.message)
+        };
+    }
+    warehouse.append_history(&done).await?;
+    Ok(NightlyReport {
+        run_id,
+        as_of,
+        resumed,
+        marts,
+        previous_as_of,
+        notes,
+    })
+}
+
+/// The migration mart's schema with no rows (the first snapshot has no
+/// predecessor to compare with).
+async fn empty_migration(engine: &Engine) -> Result<Table> {
+    let sql = crate::queries::render(
+        "rfm_migration",
+        &[("from", "1970-01-01".into()), ("to", "1970-01-01".into())],
+    )?;
+    let empty = |name: &str| -> Result<()> {
+        let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("customer_id", arrow::datatypes::DataType::Utf8, true),
+            arrow::datatypes::Field::new("segment", arrow::datatypes::DataType::Utf8, true),
+            arrow::datatypes::Field::new(
+                "monetary",
+                arrow::datatypes::DataType::Decimal128(18, 2),
+                true,
+            ),
+        ]));
+        engine.register_rows(
+            name,
+            &Table {
+                batches: vec![arrow::array::RecordBatch::new_empty(schema.clone())],
+                schema,
+            },
+        )
+    };
+    empty("rfm_from")?;
+    empty("rfm_to")?;
+    engine.collect_sql(&sql).await
+}

@@ -1,0 +1,97 @@
+//! The business SQL of `queries/`, compiled into the binary so that a
+//! release build needs no files beside it. Each entry is (name, SQL); the
+//! benchmarks iterate [`ALL`] so that every query gets measured.
+//!
+//! Queries take parameters as `{name}` placeholders, bound by [`render`] to
+//! values the engine produced itself (dates, integers): never user text.
+
+use crate::error::{Error, Result};
+
+macro_rules! queries {
+    ($($name:literal),* $(,)?) => {
+        /// Every query file, by name (the file name without `.sql`).
+        pub const ALL: &[(&str, &str)] = &[
+            $(($name, include_str!(concat!("../../../queries/", $name, ".sql")))),*
+        ];
+    };
+}
+
+queries!(
+    "rfm_base",
+    "rfm_base_by_segment",
+    "rfm_scores_quantile",
+    "rfm_scores_thresholds",
+    "rfm_customer",
+    "rfm_segment",
+    "rfm_birthdays",
+    "rfm_migration",
+    "clv_summary",
+    "clv_tracking",
+    "clv_customer",
+    "clv_segment",
+    "funnel_entries",
+    "funnel_interest",
+    "funnel_reach",
+    "funnel_selected",
+    "funnel_stage",
+    "funnel_drill",
+    "funnel_issues",
+    "traffic_light",
+    "manager_metrics",
+    "manager_summary",
+);
+
+/// The SQL of query `name`.
+pub fn get(name: &str) -> Result<&'static str> {
+    ALL.iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, q)| *q)
+        .ok_or_else(|| Error::Invalid(format!("no query named {name} in queries/")))
+}
+
+/// Query `name` with its `{placeholders}` replaced; a placeholder left
+/// unbound is an error, so a typo cannot reach DataFusion as SQL.
+pub fn render(name: &str, params: &[(&str, String)]) -> Result<String> {
+    let mut sql = get(name)?.to_string();
+    for (k, v) in params {
+        sql = sql.replace(&format!("{{{k}}}"), v);
+    }
+    if let Some(start) = sql.find('{') {
+        let end = sql[start..].find('}').map_or(sql.len(), |e| start + e + 1);
+        return Err(Error::Invalid(format!(
+            "query {name}: parameter {} is not bound",
+            &sql[start..end]
+        )));
+    }
+    Ok(sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_file_is_registered() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../queries");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| {
+                let p = e.unwrap().path();
+                (p.extension()? == "sql")
+                    .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+            })
+            .collect();
+        on_disk.sort();
+        let mut known: Vec<String> = ALL.iter().map(|(n, _)| n.to_string()).collect();
+        known.sort();
+        assert_eq!(on_disk, known);
+    }
+
+    #[test]
+    fn unbound_parameters_are_errors() {
+        let err = render("rfm_base", &[("as_of", "2024-01-01".into())]).unwrap_err();
+        assert!(
+            err.to_string().contains("{as_of_end}") || err.to_string().contains("{window_start}")
+        );
+    }
+}

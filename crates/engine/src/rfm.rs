@@ -1,0 +1,257 @@
+//! RFM: per-customer recency, frequency and monetary value, tie-stable
+//! scores, named segments and the seed segments, as of a date.
+//!
+//! The SQL is in `queries/rfm_*.sql`; this module binds parameters, registers
+//! the small lookup tables the configuration defines (segment map, score
+//! bounds) and chains the queries as views.
+
+use std::sync::Arc;
+
+use arrow::array::{Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use chrono::{Days, NaiveDate};
+use crm_core::rfm::{RfmConfig, ScoreMethod, ScoreWithin};
+use datafusion::datasource::MemTable;
+
+use crate::error::{Error, Result};
+use crate::queries::render;
+use crate::session::Engine;
+
+/// Query results, materialised: a schema and its batches.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl Table {
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// RFM as of one date.
+#[derive(Debug, Clone)]
+pub struct RfmResult {
+    pub as_of: NaiveDate,
+    /// The `rfm_customer` mart.
+    pub customers: Table,
+    /// The `rfm_segment` mart.
+    pub segments: Table,
+}
+
+fn timestamp_literal(d: NaiveDate) -> String {
+    format!("TIMESTAMP '{} 00:00:00'", d.format("%Y-%m-%d"))
+}
+
+impl Engine {
+    /// Registers `df` as a view called `name`, replacing an earlier one.
+    pub(crate) fn register_view(
+        &self,
+        name: &str,
+        df: datafusion::prelude::DataFrame,
+    ) -> Result<()> {
+        self.context().deregister_table(name)?;
+        self.context().register_table(name, df.into_view())?;
+        Ok(())
+    }
+
+    /// Registers materialised rows as a table called `name`.
+    pub(crate) fn register_rows(&self, name: &str, t: &Table) -> Result<()> {
+        let mem = MemTable::try_new(t.schema.clone(), vec![t.batches.clone()])?;
+        self.context().deregister_table(name)?;
+        self.context().register_table(name, Arc::new(mem))?;
+        Ok(())
+    }
+
+    /// Runs SQL produced by [`render`] (never user text) and collects it.
+    pub(crate) async fn collect_sql(&self, sql: &str) -> Result<Table> {
+        let df = self.context().sql(sql).await?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        Ok(Table { schema, batches })
+    }
+
+    /// Computes RFM as of `as_of` with the given settings.
+    pub async fn rfm(&self, as_of: NaiveDate, cfg: &RfmConfig) -> Result<RfmResult> {
+        cfg.validate().map_err(Error::Invalid)?;
+        let map = cfg
+            .segment_map()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        if !self.has_table("transactions") {
+            return Err(Error::Invalid(
+                "no transactions in the warehouse yet: load them with `crm load --table transactions FILE`".into(),
+            ));
+        }
+        let as_of_end = as_of
+            .checked_add_days(Days::new(1))
+            .ok_or_else(|| Error::Invalid(format!("--as-of {as_of} is out of range")))?;
+        let window_start = if cfg.lookback_days > 0 {
+            as_of_end
+                .checked_sub_days(Days::new(u64::from(cfg.lookback_days)))
+                .unwrap_or(NaiveDate::MIN)
+        } else {
+            NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date")
+        };
+        let levels = map.levels;
+        let params = vec![
+            ("as_of", as_of.format("%Y-%m-%d").to_string()),
+            ("as_of_end", timestamp_literal(as_of_end)),
+            ("window_start", timestamp_literal(window_start)),
+            ("levels", levels.to_string()),
+            ("dormant_days", cfg.dormant_days.to_string()),
+            ("birthday_days", cfg.birthday_days.to_string()),
+        ];
+
+        let base = self.context().sql(&render("rfm_base", &params)?).await?;
+        match cfg.score_within {
+            ScoreWithin::All => self.register_view("rfm_base", base)?,
+            ScoreWithin::MarketSegment => {
+                if !self.has_table("customers") {
+                    return Err(Error::Invalid(
+                        "[rfm] score_within = \"market_segment\" needs the customers table; load it first".into(),
+                    ));
+                }
+                self.register_view("rfm_base_all", base)?;
+                let by = self
+                    .context()
+                    .sql(&render("rfm_base_by_segment", &params)?)
+                    .await?;
+                self.register_view("rfm_base", by)?;
+            }
+        }
+        let scores_query = match cfg.method {
+            ScoreMethod::Quantile => "rfm_scores_quantile",
+            ScoreMethod::Thresholds => {
+                self.register_rows("rfm_score_bounds", &score_bounds(cfg)?)?;
+                "rfm_scores_thresholds"
+            }
+        };
+        let scores = self.context().sql(&render(scores_query, &params)?).await?;
+        self.register_view("rfm_scores", scores)?;
+        self.register_rows("rfm_segment_map", &segment_map_table(&map)?)?;
+
+        let customers = self.collect_sql(&render("rfm_customer", &params)?).await?;
+        self.register_rows("rfm_customer_now", &customers)?;
+        let birthdays = if self.has_table("customers") {
+            self.collect_sql(&render("rfm_birthdays", &params)?).await?
+        } else {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("customer_id", DataType::Utf8, true),
+                Field::new("next_birthday", DataType::Date32, true),
+            ]));
+            Table {
+                batches: vec![RecordBatch::new_empty(schema.clone())],
+                schema,
+            }
+        };
+        self.register_rows("rfm_birthdays", &birthdays)?;
+        let segments = self.collect_sql(&render("rfm_segment", &params)?).await?;
+        Ok(RfmResult {
+            as_of,
+            customers,
+            segments,
+        })
+    }
+
+    /// The migration matrix between two per-customer RFM tables.
+    pub async fn rfm_migration(
+        &self,
+        from: (NaiveDate, &Table),
+        to: (NaiveDate, &Table),
+    ) -> Result<Table> {
+        self.register_rows("rfm_from", from.1)?;
+        self.register_rows("rfm_to", to.1)?;
+        let params = vec![
+            ("from", from.0.format("%Y-%m-%d").to_string()),
+            ("to", to.0.format("%Y-%m-%d").to_string()),
+        ];
+        self.collect_sql(&render("rfm_migration", &params)?).await
+    }
+}
+
+/// `rfm_segment_map(r, f, m, segment, segment_ru)`.
+fn segment_map_table(map: &crm_core::rfm::SegmentMap) -> Result<Table> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("r", DataType::Int32, false),
+        Field::new("f", DataType::Int32, false),
+        Field::new("m", DataType::Int32, false),
+        Field::new("segment", DataType::Utf8, false),
+        Field::new("segment_ru", DataType::Utf8, false),
+    ]));
+    let cells: Vec<_> = map.cells.iter().collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int32Array::from_iter_values(
+                cells.iter().map(|((r, _, _), _)| *r as i32),
+            )),
+            Arc::new(Int32Array::from_iter_values(
+                cells.iter().map(|((_, f, _), _)| *f as i32),
+            )),
+            Arc::new(Int32Array::from_iter_values(
+                cells.iter().map(|((_, _, m), _)| *m as i32),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                cells.iter().map(|(_, s)| s.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                cells
+                    .iter()
+                    .map(|(_, s)| map.labels_ru.get(*s).map_or("", String::as_str)),
+            )),
+        ],
+    )?;
+    Ok(Table {
+        schema,
+        batches: vec![batch],
+    })
+}
+
+/// `rfm_score_bounds(metric, score, lower, upper)`: score s covers (lower, upper].
+fn score_bounds(cfg: &RfmConfig) -> Result<Table> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("metric", DataType::Utf8, false),
+        Field::new("score", DataType::Int32, false),
+        Field::new("lower", DataType::Float64, true),
+        Field::new("upper", DataType::Float64, true),
+    ]));
+    let mut metric = Vec::new();
+    let mut score = Vec::new();
+    let mut lower = Vec::new();
+    let mut upper = Vec::new();
+    let mut push = |name: &'static str, bounds: Vec<f64>, descending: bool| {
+        let levels = bounds.len() + 1;
+        for i in 0..levels {
+            metric.push(name);
+            // Range i is (bounds[i-1], bounds[i]]; the first and last are open.
+            lower.push(if i == 0 { None } else { Some(bounds[i - 1]) });
+            upper.push(bounds.get(i).copied());
+            score.push(if descending { levels - i } else { i + 1 } as i32);
+        }
+    };
+    push(
+        "recency",
+        cfg.recency_thresholds.iter().map(|v| *v as f64).collect(),
+        true,
+    );
+    push(
+        "frequency",
+        cfg.frequency_thresholds.iter().map(|v| *v as f64).collect(),
+        false,
+    );
+    push("monetary", cfg.monetary_thresholds.clone(), false);
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(metric)),
+            Arc::new(Int32Array::from(score)),
+            Arc::new(Float64Array::from(lower)),
+            Arc::new(Float64Array::from(upper)),
+        ],
+    )?;
+    Ok(Table {
+        schema,
+        batches: vec![batch],
+    })
+}

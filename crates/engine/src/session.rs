@@ -1,0 +1,144 @@
+//! The DataFusion session: configuration, memory limit, and the warehouse's
+//! tables registered by name.
+
+use std::sync::Arc;
+
+use crm_warehouse::{TimeTravel, Warehouse};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+
+/// How to build a session.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// DataFusion target partitions; 0 = one per core.
+    pub target_partitions: usize,
+    /// Bytes the queries may hold before sorts and aggregations spill to disk.
+    pub memory_limit: Option<usize>,
+    /// Which point in time every table is read at.
+    pub at: TimeTravel,
+    /// Per-table versions that override `at` (`--at-version` with `--table`).
+    pub table_versions: Vec<(String, i64)>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            target_partitions: 0,
+            memory_limit: None,
+            at: TimeTravel::Latest,
+            table_versions: Vec::new(),
+        }
+    }
+}
+
+/// A session over one warehouse.
+pub struct Engine {
+    ctx: SessionContext,
+    warehouse: Warehouse,
+    tables: Vec<String>,
+}
+
+impl Engine {
+    /// Opens a session and registers every table that exists.
+    pub async fn open(warehouse: &Warehouse, opts: &EngineOptions) -> Result<Engine> {
+        let mut config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("crm", "public");
+        if opts.target_partitions > 0 {
+            config = config.with_target_partitions(opts.target_partitions);
+        }
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = opts.memory_limit {
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        }
+        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+        let mut engine = Engine {
+            ctx,
+            warehouse: warehouse.clone(),
+            tables: Vec::new(),
+        };
+        for name in Warehouse::known_names() {
+            let at = opts
+                .table_versions
+                .iter()
+                .find(|(t, _)| t == name)
+                .map(|(_, v)| TimeTravel::Version(*v))
+                .unwrap_or(opts.at);
+            engine.register(name, at).await?;
+        }
+        for (t, _) in &opts.table_versions {
+            if !engine.tables.iter().any(|n| n == t) {
+                return Err(Error::Invalid(format!(
+                    "--at-version names table '{t}', which does not exist in the warehouse"
+                )));
+            }
+        }
+        Ok(engine)
+    }
+
+    /// (Re-)registers `name` at `at`; a table that does not exist (or did not
+    /// yet exist at that time) is left out.
+    pub async fn register(&mut self, name: &str, at: TimeTravel) -> Result<bool> {
+        let table = match self.warehouse.table_at(name, at).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Ok(false),
+            // A table created after the requested timestamp did not exist then.
+            Err(crm_warehouse::Error::Delta(_)) if matches!(at, TimeTravel::Timestamp(_)) => {
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        table
+            .update_datafusion_session(&self.ctx.state())
+            .map_err(crm_warehouse::Error::from)?;
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(crm_warehouse::Error::from)?;
+        self.ctx.deregister_table(name)?;
+        self.ctx.register_table(name, provider)?;
+        if !self.tables.iter().any(|t| t == name) {
+            self.tables.push(name.to_string());
+        }
+        Ok(true)
+    }
+
+    /// Names of the registered tables.
+    pub fn tables(&self) -> &[String] {
+        &self.tables
+    }
+
+    pub fn has_table(&self, name: &str) -> bool {
+        self.tables.iter().any(|t| t == name)
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    pub fn warehouse(&self) -> &Warehouse {
+        &self.warehouse
+    }
+
+    /// Runs a read-only query: DDL, DML and SET statements are refused.
+    pub async fn sql(&self, query: &str) -> Result<DataFrame> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        self.ctx
+            .sql_with_options(query, options)
+            .await
+            .map_err(|e| match e {
+                datafusion::error::DataFusionError::Plan(m)
+                    if m.contains("not supported") || m.contains("DDL") || m.contains("DML") =>
+                {
+                    Error::Invalid(format!("crm sql is read-only: {m}"))
+                }
+                other => Error::DataFusion(other),
+            })
+    }
+}

@@ -1,0 +1,134 @@
+//! Marts: derived tables under `marts/<name>`, partitioned by `as_of`.
+//! Writing a mart for a date replaces exactly that date's partition in one
+//! commit, so re-running a night is idempotent and a crash leaves either the
+//! old or the new partition.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Date32Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use chrono::NaiveDate;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
+
+use crate::bookkeeping::COMMIT_RETRIES;
+use crate::error::{Error, Result};
+use crate::load::{LOAD_ID_METADATA, backoff};
+use crate::location::Warehouse;
+use crate::tables::TableKind;
+
+/// The mart names of CONVENTIONS, in the order a nightly run writes them.
+pub const MART_NAMES: [&str; 11] = [
+    "rfm_customer",
+    "rfm_segment",
+    "rfm_migration",
+    "clv_customer",
+    "clv_segment",
+    "clv_validation",
+    "funnel_stage",
+    "funnel_interest",
+    "traffic_light",
+    "manager_summary",
+    "cohort_retention",
+];
+
+/// Column every mart row carries: the run that wrote it.
+pub const RUN_ID_COLUMN: &str = "run_id";
+/// The partition column.
+pub const AS_OF_COLUMN: &str = "as_of";
+
+impl Warehouse {
+    /// Replaces the `as_of` partition of mart `name` with `batches`, adding the
+    /// `as_of` and `run_id` columns in front. Returns the new table version.
+    pub async fn write_mart(
+        &self,
+        name: &str,
+        as_of: NaiveDate,
+        run_id: &str,
+        schema: Arc<Schema>,
+        batches: Vec<RecordBatch>,
+    ) -> Result<i64> {
+        if !MART_NAMES.contains(&name) {
+            return Err(Error::Invalid(format!("'{name}' is not a mart name")));
+        }
+        let mut fields = vec![
+            Field::new(AS_OF_COLUMN, DataType::Date32, false),
+            Field::new(RUN_ID_COLUMN, DataType::Utf8, false),
+        ];
+        fields.extend(schema.fields().iter().map(|f| f.as_ref().clone()));
+        let full = Arc::new(Schema::new(fields));
+        let day = (as_of - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+        let mut out = Vec::with_capacity(batches.len().max(1));
+        for b in batches.iter().filter(|b| b.num_rows() > 0) {
+            let n = b.num_rows();
+            let mut cols: Vec<ArrayRef> = vec![
+                Arc::new(Date32Array::from(vec![day; n])),
+                Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                    run_id, n,
+                ))),
+            ];
+            cols.extend(b.columns().iter().cloned());
+            out.push(RecordBatch::try_new(full.clone(), cols)?);
+        }
+        if out.is_empty() {
+            out.push(RecordBatch::new_empty(full.clone()));
+        }
+        let predicate = format!("{AS_OF_COLUMN} = '{as_of}'");
+        let mut attempt = 0;
+        loop {
+            let table = self.table_for_write(TableKind::Mart, name).await?;
+            let fresh = table.version().is_none();
+            let mut write = table
+                .write(out.clone())
+                .with_table_name(name)
+                .with_commit_properties(
+                    CommitProperties::default()
+                        .with_metadata(vec![(LOAD_ID_METADATA.to_string(), run_id.into())]),
+                );
+            write = if fresh {
+                write
+                    .with_save_mode(SaveMode::ErrorIfExists)
+                    .with_partition_columns([AS_OF_COLUMN])
+            } else {
+                write
+                    .with_save_mode(SaveMode::Overwrite)
+                    .with_replace_where(predicate.clone())
+            };
+            match write.await {
+                Ok(t) => return Ok(t.version().unwrap_or(0) as i64),
+                Err(e) => {
+                    let e = Error::from(e);
+                    attempt += 1;
+                    if !e.is_conflict() || attempt > COMMIT_RETRIES {
+                        return Err(e);
+                    }
+                    backoff(attempt).await;
+                }
+            }
+        }
+    }
+
+    /// The `as_of` dates a mart holds, oldest first.
+    pub async fn mart_dates(&self, name: &str) -> Result<Vec<NaiveDate>> {
+        let Some(table) = self.table(name).await? else {
+            return Ok(Vec::new());
+        };
+        let mut dates = std::collections::BTreeSet::new();
+        let ctx = datafusion::prelude::SessionContext::new();
+        table.update_datafusion_session(&ctx.state())?;
+        let df = ctx
+            .read_table(table.table_provider().await?)?
+            .select_columns(&[AS_OF_COLUMN])?
+            .distinct()?;
+        for b in df.collect().await? {
+            let col = arrow::compute::cast(b.column(0), &DataType::Date32)?;
+            let arr = col.as_any().downcast_ref::<Date32Array>().expect("Date32");
+            for i in 0..arr.len() {
+                if let Some(d) = arr.value_as_date(i) {
+                    dates.insert(d);
+                }
+            }
+        }
+        Ok(dates.into_iter().collect())
+    }
+}

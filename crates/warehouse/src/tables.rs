@@ -1,0 +1,154 @@
+//! Opening Delta tables by name, at the latest version or in the past, and
+//! reading their commit history.
+
+use chrono::{DateTime, Utc};
+use deltalake::DeltaTable;
+use futures::TryStreamExt;
+use serde::Serialize;
+
+use crate::bookkeeping::{LOAD_HISTORY, QUARANTINE};
+use crate::error::{Error, Result};
+use crate::location::Warehouse;
+use crate::marts::MART_NAMES;
+
+/// Canonical and bookkeeping tables live under `tables/`, marts under `marts/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    Table,
+    Mart,
+}
+
+impl TableKind {
+    pub fn dir(self) -> &'static str {
+        match self {
+            TableKind::Table => "tables",
+            TableKind::Mart => "marts",
+        }
+    }
+
+    /// Where a name lives: marts by their CONVENTIONS names, everything else
+    /// under `tables/`.
+    pub fn of(name: &str) -> TableKind {
+        if MART_NAMES.contains(&name) {
+            TableKind::Mart
+        } else {
+            TableKind::Table
+        }
+    }
+}
+
+/// A point in a table's past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeTravel {
+    Latest,
+    Version(i64),
+    Timestamp(DateTime<Utc>),
+}
+
+/// One commit of a table, as `crm history` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitSummary {
+    pub version: i64,
+    pub timestamp: Option<DateTime<Utc>>,
+    pub operation: String,
+    pub load_id: Option<String>,
+    pub metrics: String,
+}
+
+impl Warehouse {
+    /// Every name `crm sql` can query, in a stable order: canonical tables,
+    /// bookkeeping tables, marts.
+    pub fn known_names() -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = crm_core::Table::ALL.iter().map(|t| t.name()).collect();
+        names.push(QUARANTINE);
+        names.push(LOAD_HISTORY);
+        names.extend(MART_NAMES);
+        names
+    }
+
+    /// The latest version of `name`, or `None` when nothing was written yet.
+    pub async fn table(&self, name: &str) -> Result<Option<DeltaTable>> {
+        self.table_at(name, TimeTravel::Latest).await
+    }
+
+    /// `name` at a point in time; `None` when the table does not exist.
+    pub async fn table_at(&self, name: &str, at: TimeTravel) -> Result<Option<DeltaTable>> {
+        let url = self.table_url(TableKind::of(name), name);
+        let mut table = deltalake::DeltaTableBuilder::from_url(url)?
+            .with_storage_options(self.storage_options().clone())
+            .build()?;
+        let loaded = match at {
+            TimeTravel::Latest => table.load().await,
+            TimeTravel::Version(v) => {
+                let Ok(v) = u64::try_from(v) else {
+                    return Err(Error::NoSuchVersion {
+                        table: name.into(),
+                        version: v,
+                    });
+                };
+                table.load_version(v).await
+            }
+            TimeTravel::Timestamp(ts) => table.load_with_datetime(ts).await,
+        };
+        match loaded {
+            Ok(()) => Ok(Some(table)),
+            Err(deltalake::DeltaTableError::NotATable(_)) => Ok(None),
+            Err(e) => {
+                if let TimeTravel::Version(version) = at
+                    && self
+                        .table_for_write(TableKind::of(name), name)
+                        .await?
+                        .version()
+                        .is_some()
+                {
+                    return Err(Error::NoSuchVersion {
+                        table: name.into(),
+                        version,
+                    });
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// A handle for writing `name`: loaded when it exists, uninitialised otherwise.
+    pub(crate) async fn table_for_write(&self, kind: TableKind, name: &str) -> Result<DeltaTable> {
+        let url = self.table_url(kind, name);
+        let mut table = deltalake::DeltaTableBuilder::from_url(url)?
+            .with_storage_options(self.storage_options().clone())
+            .build()?;
+        match table.load().await {
+            Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => Ok(table),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The commits of `name`, newest first.
+    pub async fn history(&self, name: &str, limit: Option<usize>) -> Result<Vec<CommitSummary>> {
+        let table = self
+            .table(name)
+            .await?
+            .ok_or_else(|| Error::NoSuchTable(name.into()))?;
+        let latest = table.version().unwrap_or(0) as i64;
+        let commits: Vec<_> = table.history(limit).try_collect().await?;
+        Ok(commits
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| CommitSummary {
+                version: latest - i as i64,
+                timestamp: c.timestamp.and_then(DateTime::from_timestamp_millis),
+                operation: c.operation.clone().unwrap_or_default(),
+                load_id: c
+                    .info
+                    .get(crate::load::LOAD_ID_METADATA)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                metrics: c
+                    .operation_parameters
+                    .as_ref()
+                    .map(|p| serde_json::to_string(p).unwrap_or_default())
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,39 @@
+-- The rfm_segment mart: the segment summary over rfm_customer, plus the seed
+-- segments beside the RFM map (kind = 'seed'; a customer can be in several).
+-- share is of all scored customers; avg_check = purchase revenue / purchases.
+WITH total AS (SELECT COUNT(*) AS n FROM rfm_customer_now),
+rfm AS (
+    SELECT 'rfm' AS kind, segment, COUNT(*) AS customers, SUM(monetary) AS revenue,
+           SUM(avg_check * frequency) AS purchase_revenue, SUM(frequency) AS purchases,
+           AVG(CAST(recency_days AS DOUBLE)) AS avg_recency_days
+    FROM rfm_customer_now GROUP BY segment
+),
+seed AS (
+    SELECT 'seed' AS kind, 'one_time_buyers' AS segment, COUNT(*) AS customers, SUM(monetary) AS revenue,
+           SUM(avg_check * frequency) AS purchase_revenue, SUM(frequency) AS purchases,
+           AVG(CAST(recency_days AS DOUBLE)) AS avg_recency_days
+    FROM rfm_customer_now WHERE one_time_buyer
+    UNION ALL
+    SELECT 'seed', 'dormant', COUNT(*), SUM(monetary), SUM(avg_check * frequency), SUM(frequency),
+           AVG(CAST(recency_days AS DOUBLE))
+    FROM rfm_customer_now WHERE dormant
+    UNION ALL
+    SELECT 'seed', 'new_this_month', COUNT(*), SUM(monetary), SUM(avg_check * frequency), SUM(frequency),
+           AVG(CAST(recency_days AS DOUBLE))
+    FROM rfm_customer_now WHERE new_this_month
+    UNION ALL
+    SELECT 'seed', 'birthday_soon', COUNT(*), SUM(r.monetary), SUM(r.avg_check * r.frequency), SUM(r.frequency),
+           AVG(CAST(r.recency_days AS DOUBLE))
+    FROM rfm_birthdays AS b LEFT JOIN rfm_customer_now AS r ON r.customer_id = b.customer_id
+)
+SELECT
+    x.segment,
+    x.customers,
+    CAST(x.customers AS DOUBLE) / CAST(NULLIF(total.n, 0) AS DOUBLE)      AS share,
+    COALESCE(x.revenue, CAST(0 AS DECIMAL(18, 2)))                       AS revenue,
+    CAST(x.purchase_revenue / NULLIF(x.purchases, 0) AS DECIMAL(18, 2))  AS avg_check,
+    x.avg_recency_days,
+    x.kind
+FROM (SELECT * FROM rfm UNION ALL SELECT * FROM seed) AS x
+CROSS JOIN total
+ORDER BY x.kind, x.customers DESC, x.segment
