@@ -2,8 +2,8 @@
 -- CONVENTIONS: a purchase is a transaction with amount >= 0 (zero-amount gifts
 -- included), a refund has amount < 0, net revenue is the sum of all amounts.
 -- Anonymous receipts (no customer_id) take no part. Transactions after the
--- as-of day never count; with a lookback window only those since
--- {window_start}. Customers with refunds only have no purchase and are not scored.
+-- as-of day never count; with a lookback window ({window_filter}) only
+-- the last [rfm] lookback_days days count. Customers with refunds only have no purchase and are not scored.
 SELECT
     customer_id,
     ''                                          AS score_group,
@@ -15,6 +15,6 @@ SELECT
 FROM transactions
 WHERE customer_id IS NOT NULL
   AND ts < {as_of_end}
-  AND ts >= {window_start}
+  AND {window_filter}
 GROUP BY customer_id
 HAVING COUNT(*) FILTER (WHERE amount >= 0) > 0

@@ -91,7 +91,7 @@ mod tests {
     fn unbound_parameters_are_errors() {
         let err = render("rfm_base", &[("as_of", "2024-01-01".into())]).unwrap_err();
         assert!(
-            err.to_string().contains("{as_of_end}") || err.to_string().contains("{window_start}")
+            err.to_string().contains("{as_of_end}") || err.to_string().contains("{window_filter}")
         );
     }
 }

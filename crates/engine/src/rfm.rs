@@ -86,18 +86,17 @@ impl Engine {
         let as_of_end = as_of
             .checked_add_days(Days::new(1))
             .ok_or_else(|| Error::Invalid(format!("--as-of {as_of} is out of range")))?;
-        let window_start = if cfg.lookback_days > 0 {
-            as_of_end
-                .checked_sub_days(Days::new(u64::from(cfg.lookback_days)))
-                .unwrap_or(NaiveDate::MIN)
-        } else {
-            NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date")
+        let window_filter = match as_of_end
+            .checked_sub_days(Days::new(u64::from(cfg.lookback_days)))
+        {
+            Some(start) if cfg.lookback_days > 0 => format!("ts >= {}", timestamp_literal(start)),
+            _ => "TRUE".to_string(),
         };
         let levels = map.levels;
         let params = vec![
             ("as_of", as_of.format("%Y-%m-%d").to_string()),
             ("as_of_end", timestamp_literal(as_of_end)),
-            ("window_start", timestamp_literal(window_start)),
+            ("window_filter", window_filter),
             ("levels", levels.to_string()),
             ("dormant_days", cfg.dormant_days.to_string()),
             ("birthday_days", cfg.birthday_days.to_string()),

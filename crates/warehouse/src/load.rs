@@ -337,7 +337,7 @@ impl Warehouse {
         if !changing.is_empty() {
             let differs = changing
                 .iter()
-                .map(|c| format!("target.{c} IS DISTINCT FROM source.{c}"))
+                .map(|c| format!("(target.{c} IS DISTINCT FROM source.{c})"))
                 .collect::<Vec<_>>()
                 .join(" OR ");
             let set: Vec<String> = changing

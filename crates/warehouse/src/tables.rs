@@ -74,6 +74,16 @@ impl Warehouse {
     /// `name` at a point in time; `None` when the table does not exist.
     pub async fn table_at(&self, name: &str, at: TimeTravel) -> Result<Option<DeltaTable>> {
         let url = self.table_url(TableKind::of(name), name);
+        // The kernel refuses a local path that does not exist; no log, no table.
+        if let Some(root) = self.local_root()
+            && !root
+                .join(TableKind::of(name).dir())
+                .join(name)
+                .join("_delta_log")
+                .exists()
+        {
+            return Ok(None);
+        }
         let mut table = deltalake::DeltaTableBuilder::from_url(url)?
             .with_storage_options(self.storage_options().clone())
             .build()?;
@@ -114,6 +124,11 @@ impl Warehouse {
     /// A handle for writing `name`: loaded when it exists, uninitialised otherwise.
     pub(crate) async fn table_for_write(&self, kind: TableKind, name: &str) -> Result<DeltaTable> {
         let url = self.table_url(kind, name);
+        if let Some(root) = self.local_root() {
+            let dir = root.join(kind.dir()).join(name);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+        }
         let mut table = deltalake::DeltaTableBuilder::from_url(url)?
             .with_storage_options(self.storage_options().clone())
             .build()?;
