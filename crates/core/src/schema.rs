@@ -57,6 +57,15 @@ pub struct Column {
     pub doc: &'static str,
 }
 
+impl Column {
+    /// Dates that describe a plan rather than an event may lie in the future:
+    /// an interaction planned for next week, a campaign that ends next month.
+    /// Every other date more than the tolerance ahead is `future_date`.
+    pub fn may_lie_in_future(&self) -> bool {
+        matches!(self.name, "planned_at" | "ended_at")
+    }
+}
+
 const fn col(name: &'static str, ty: ColumnType, required: bool, doc: &'static str) -> Column {
     Column {
         name,

@@ -88,7 +88,9 @@ impl Period {
     }
 
     fn back(self, from: NaiveDate) -> NaiveDate {
-        let earliest = NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date");
+        // "All time" starts in 1900: DataFusion compares timestamps in nanoseconds,
+        // which cannot represent dates before 1677.
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
         let back = match self {
             Period::Week => from.checked_sub_days(Days::new(7)),
             Period::Month => from.checked_sub_months(Months::new(1)),
@@ -748,7 +750,7 @@ mod tests {
         );
         assert_eq!(
             Period::All.window(d("2024-06-30")).unwrap().0,
-            d("0001-01-01")
+            d("1900-01-01")
         );
     }
 }

@@ -67,8 +67,11 @@ impl Engine {
     /// Runs SQL produced by [`render`] (never user text) and collects it.
     pub(crate) async fn collect_sql(&self, sql: &str) -> Result<Table> {
         let df = self.context().sql(sql).await?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let planned: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
+        // Execution may relax nullability against the plan; the batches' own
+        // schema is the one a MemTable over them must carry.
+        let schema = batches.first().map_or(planned, RecordBatch::schema);
         Ok(Table { schema, batches })
     }
 
