@@ -710,7 +710,16 @@ mod tests {
             "manager_summary",
             "traffic_light",
         ] {
-            let sql = render(q, &params).unwrap();
+            // The manager summary takes its period bounds as plain dates.
+            let mut p = params.clone();
+            if q == "manager_summary" {
+                for (k, v) in p.iter_mut() {
+                    if *k == "period_start" {
+                        *v = "2024-06-01".to_string();
+                    }
+                }
+            }
+            let sql = render(q, &p).unwrap();
             let rows = ctx
                 .sql(&sql)
                 .await
