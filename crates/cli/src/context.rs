@@ -27,7 +27,6 @@ pub enum Outcome {
 pub struct Ctx {
     pub location: String,
     pub config: Config,
-    pub config_path: Option<PathBuf>,
     format: Option<OutputFormat>,
     pub out: Option<PathBuf>,
     pub quiet: bool,
@@ -49,10 +48,10 @@ impl Ctx {
         } else {
             Some(PathBuf::from(&location).join("crm.toml"))
         };
-        let (config, config_path) = match (&config_file, default_path) {
-            (Some(p), _) => (Config::load(p)?, Some(p.clone())),
-            (None, Some(p)) if p.exists() => (Config::load(&p)?, Some(p)),
-            _ => (Config::default(), None),
+        let config = match (&config_file, default_path) {
+            (Some(p), _) => Config::load(p)?,
+            (None, Some(p)) if p.exists() => Config::load(&p)?,
+            _ => Config::default(),
         };
         let tz: chrono_tz::Tz = config.timezone.parse().map_err(|_| {
             anyhow::anyhow!(
@@ -66,7 +65,6 @@ impl Ctx {
         Ok(Ctx {
             location,
             config,
-            config_path,
             format,
             out,
             quiet,

@@ -3,14 +3,25 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use arrow::array::{Int64Array, RecordBatch};
+//! use arrow::array::{Int64Array, RecordBatch, StringArray};
 //! use arrow::datatypes::{DataType, Field, Schema};
 //! use crm_report::output::{write_batches, OutputFormat};
-//! let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
-//! let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![Some(1), None]))]).unwrap();
+//! let schema = Arc::new(Schema::new(vec![
+//!     Field::new("id", DataType::Utf8, false),
+//!     Field::new("n", DataType::Int64, true),
+//! ]));
+//! let batch = RecordBatch::try_new(
+//!     schema.clone(),
+//!     vec![
+//!         Arc::new(StringArray::from(vec!["007", "a"])),
+//!         Arc::new(Int64Array::from(vec![Some(1), None])),
+//!     ],
+//! )
+//! .unwrap();
 //! let mut out = Vec::new();
 //! write_batches(OutputFormat::Csv, &schema, &[batch], &mut out).unwrap();
-//! assert_eq!(String::from_utf8(out).unwrap(), "n\n1\n\n");
+//! // NULL is an empty field.
+//! assert_eq!(String::from_utf8(out).unwrap(), "id,n\n007,1\na,\n");
 //! ```
 
 pub mod output;
