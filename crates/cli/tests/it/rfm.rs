@@ -243,3 +243,112 @@ fn a_live_lock_refuses_a_second_run_and_a_dead_one_is_taken_over() {
         "the run released its lock"
     );
 }
+
+/// RFM on 100k generated customers agrees exactly with an independent
+/// implementation in polars (ranks with `rank("min")`, the same formula).
+#[test]
+fn rfm_matches_polars_on_100k_generated_customers() {
+    let crm = Crm::new();
+    let data = crm.dir.path().join("gen");
+    crm.ok(
+        0,
+        &[
+            "gen",
+            "--transactions",
+            "2000000",
+            "--end-date",
+            "2025-12-31",
+            "--dir",
+            data.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    let files: Vec<String> = std::fs::read_dir(data.join("transactions"))
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["load", "--table", "transactions", "-q"];
+    args.extend(files.iter().map(String::as_str));
+    crm.ok(0, &args);
+    let ours = crm.ok(
+        0,
+        &[
+            "rfm",
+            "--as-of",
+            "2025-06-30",
+            "--per-customer",
+            "--format",
+            "csv",
+        ],
+    );
+    let pick = |text: &str| -> Vec<String> {
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let idx: Vec<usize> = [
+            "customer_id",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "r",
+            "f",
+            "m",
+        ]
+        .iter()
+        .map(|c| header.iter().position(|h| h == c).unwrap())
+        .collect();
+        let mut rows: Vec<String> = lines
+            .map(|l| {
+                let v: Vec<&str> = l.split(',').collect();
+                idx.iter()
+                    .map(|&i| {
+                        // Money compared in cents, whatever the decimal spelling.
+                        if i == idx[3] {
+                            format!("{}", (v[i].parse::<f64>().unwrap() * 100.0).round() as i64)
+                        } else {
+                            v[i].to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let script = format!(
+        "import datetime as dt, glob, polars as pl\n\
+         files = glob.glob({:?} + '/*.parquet')\n\
+         end = dt.datetime(2025, 7, 1)\n\
+         p = pl.col('amount') >= 0\n\
+         b = (pl.scan_parquet(files).filter(pl.col('customer_id').is_not_null() & (pl.col('ts') < end))\n\
+              .group_by('customer_id').agg(p.sum().alias('frequency'), pl.col('amount').sum().alias('monetary'),\n\
+                                           pl.col('ts').filter(p).max().alias('last'))\n\
+              .filter(pl.col('frequency') > 0)\n\
+              .with_columns((pl.lit(dt.date(2025, 6, 30)) - pl.col('last').dt.date()).dt.total_days().alias('recency_days')))\n\
+         n = pl.len()\n\
+         s = b.with_columns((1 + (5 * (pl.col('recency_days').rank('min', descending=True) - 1)) // n).alias('r'),\n\
+                            (1 + (5 * (pl.col('frequency').rank('min') - 1)) // n).alias('f'),\n\
+                            (1 + (5 * (pl.col('monetary').rank('min') - 1)) // n).alias('m'))\n\
+         print(s.select('customer_id', 'recency_days', 'frequency', 'monetary', 'r', 'f', 'm').collect().write_csv(), end='')\n",
+        crm.warehouse()
+            .join("tables/transactions")
+            .to_str()
+            .unwrap()
+    );
+    let out = std::process::Command::new(crate::common::python())
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = String::from_utf8(out.stdout).unwrap();
+    let (a, b) = (pick(&ours), pick(&theirs));
+    assert!(a.len() > 50_000, "only {} customers scored", a.len());
+    assert_eq!(a.len(), b.len());
+    let diff: Vec<_> = a.iter().zip(&b).filter(|(x, y)| x != y).take(5).collect();
+    assert!(diff.is_empty(), "first differences (crm, polars): {diff:?}");
+}
