@@ -29,6 +29,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::queries::render;
+use crate::queries::timestamp_literal;
 use crate::rfm::Table;
 use crate::session::Engine;
 
@@ -39,10 +40,6 @@ fn epoch_days(d: NaiveDate) -> i32 {
 
 fn from_epoch_days(days: i32) -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date") + chrono::Duration::days(days.into())
-}
-
-fn timestamp_literal(d: NaiveDate) -> String {
-    format!("TIMESTAMP '{} 00:00:00'", d.format("%Y-%m-%d"))
 }
 
 fn next_day(d: NaiveDate) -> Result<NaiveDate> {

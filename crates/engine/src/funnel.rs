@@ -17,6 +17,7 @@ use crm_core::funnel::{FunnelConfig, Indicator, TrafficLightConfig};
 
 use crate::error::{Error, Result};
 use crate::queries::render;
+use crate::queries::timestamp_literal;
 use crate::rfm::Table;
 use crate::session::Engine;
 
@@ -120,10 +121,6 @@ pub struct QualityReport {
     pub traffic_light: Table,
     /// The `manager_summary` mart.
     pub summary: Table,
-}
-
-fn timestamp_literal(d: NaiveDate) -> String {
-    format!("TIMESTAMP '{} 00:00:00'", d.format("%Y-%m-%d"))
 }
 
 fn date_text(d: NaiveDate) -> String {

@@ -41,6 +41,12 @@ queries!(
     "manager_summary",
 );
 
+/// Midnight of day `d` as a SQL timestamp literal, the one spelling every
+/// query binds for day boundaries.
+pub(crate) fn timestamp_literal(d: chrono::NaiveDate) -> String {
+    format!("TIMESTAMP '{} 00:00:00'", d.format("%Y-%m-%d"))
+}
+
 /// The SQL of query `name`.
 pub fn get(name: &str) -> Result<&'static str> {
     ALL.iter()

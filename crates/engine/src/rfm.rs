@@ -15,6 +15,7 @@ use datafusion::datasource::MemTable;
 
 use crate::error::{Error, Result};
 use crate::queries::render;
+use crate::queries::timestamp_literal;
 use crate::session::Engine;
 
 /// Query results, materialised: a schema and its batches.
@@ -38,10 +39,6 @@ pub struct RfmResult {
     pub customers: Table,
     /// The `rfm_segment` mart.
     pub segments: Table,
-}
-
-fn timestamp_literal(d: NaiveDate) -> String {
-    format!("TIMESTAMP '{} 00:00:00'", d.format("%Y-%m-%d"))
 }
 
 impl Engine {
