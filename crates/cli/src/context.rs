@@ -59,8 +59,11 @@ impl Ctx {
                 config.timezone
             )
         })?;
-        if format == Some(OutputFormat::Parquet) && out.is_none() {
-            bail!("--format parquet writes a file: give it with --out FILE");
+        if let Some(f) = format.filter(|f| f.needs_file())
+            && out.is_none()
+        {
+            let name = format!("{f:?}").to_lowercase();
+            bail!("--format {name} writes a file: give it with --out FILE");
         }
         Ok(Ctx {
             location,
@@ -128,6 +131,20 @@ impl Ctx {
                     batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
                     path.display()
                 ));
+            }
+            OutputFormat::Xlsx => {
+                let path = self.out.as_ref().expect("checked in Ctx::new");
+                let headers: Vec<String> =
+                    schema.fields().iter().map(|f| f.name().clone()).collect();
+                let stats = crm_report::sheet::write_sheet(
+                    path,
+                    crm_report::sheet::SheetFormat::Xlsx,
+                    "crm",
+                    &headers,
+                    schema,
+                    batches,
+                )?;
+                self.info(&format!("wrote {} rows to {}", stats.rows, path.display()));
             }
             f => match &self.out {
                 Some(path) => {

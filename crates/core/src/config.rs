@@ -33,8 +33,8 @@ pub struct Config {
     pub clv: crate::clv::ClvConfig,
     pub funnel: crate::funnel::FunnelConfig,
     pub traffic_light: crate::funnel::TrafficLightConfig,
-    pub report: toml::Table,
-    pub export: toml::Table,
+    pub report: ReportConfig,
+    pub export: ExportConfig,
 }
 
 impl Default for Config {
@@ -48,8 +48,8 @@ impl Default for Config {
             clv: crate::clv::ClvConfig::default(),
             funnel: crate::funnel::FunnelConfig::default(),
             traffic_light: crate::funnel::TrafficLightConfig::default(),
-            report: toml::Table::new(),
-            export: toml::Table::new(),
+            report: ReportConfig::default(),
+            export: ExportConfig::default(),
         }
     }
 }
@@ -84,6 +84,37 @@ pub struct EngineConfig {
     pub memory_limit: String,
 }
 
+/// `[report]`: the dashboard and Markdown summary.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Language of reports and export headers: "ru" or "en".
+    pub lang: String,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig { lang: "ru".into() }
+    }
+}
+
+/// `[export]`: mailing lists and BI extracts.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExportConfig {
+    /// Encoding of CSV mailing lists: "utf-8" (`,` and `.` decimals) or
+    /// "windows-1251" (`;` and decimal commas, for Excel and 1C).
+    pub encoding: String,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        ExportConfig {
+            encoding: "utf-8".into(),
+        }
+    }
+}
+
 impl Config {
     /// Reads `path`; a missing file is an error (the caller decides whether
     /// a missing default `crm.toml` is fine).
@@ -109,6 +140,21 @@ impl Config {
         config.funnel.validate()?;
         config.traffic_light.validate()?;
         config.clv.validate()?;
+        if !matches!(config.report.lang.as_str(), "ru" | "en") {
+            return Err(format!(
+                "[report] lang = '{}': expected \"ru\" or \"en\"",
+                config.report.lang
+            ));
+        }
+        if !matches!(
+            config.export.encoding.to_ascii_lowercase().as_str(),
+            "utf-8" | "utf8" | "windows-1251" | "cp1251"
+        ) {
+            return Err(format!(
+                "[export] encoding = '{}': expected \"utf-8\" or \"windows-1251\"",
+                config.export.encoding
+            ));
+        }
         Ok(config)
     }
 

@@ -18,6 +18,7 @@ pub mod funnel;
 mod memory;
 pub mod nightly;
 pub mod queries;
+pub mod report;
 pub mod rfm;
 mod session;
 

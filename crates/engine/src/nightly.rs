@@ -86,7 +86,7 @@ pub async fn run_nightly(
         .rfind(|r| r.kind == "run" && r.as_of == Some(as_of));
     let resumed = pending.is_some();
     let run_id = pending.map_or_else(|| new_run_id(now), |r| r.load_id);
-    let planned = "rfm_customer,rfm_segment,rfm_migration,clv_customer,clv_segment,clv_validation";
+    let planned = "rfm_customer,rfm_segment,rfm_migration,cohort_retention,funnel_stage,funnel_interest,traffic_light,manager_summary,clv_customer,clv_segment,clv_validation";
     if !resumed {
         warehouse
             .append_history(&run_row(&run_id, as_of, "started", planned, now))
@@ -122,10 +122,12 @@ pub async fn run_nightly(
         }
         None => empty_migration(engine).await?,
     };
+    let cohorts = engine.cohort_retention(as_of).await?;
     for (name, t) in [
         ("rfm_customer", &rfm.customers),
         ("rfm_segment", &rfm.segments),
         ("rfm_migration", &migration),
+        ("cohort_retention", &cohorts),
     ] {
         let version = warehouse
             .write_mart(name, as_of, &run_id, t.schema.clone(), t.batches.clone())

@@ -39,6 +39,20 @@ queries!(
     "traffic_light",
     "manager_metrics",
     "manager_summary",
+    "cohort_retention",
+    "report_headline",
+    "report_freshness",
+    "report_rf_grid",
+    "report_segments",
+    "report_migration",
+    "report_clv_distribution",
+    "report_clv_budget",
+    "report_clv_holdout",
+    "report_funnel",
+    "report_traffic_light",
+    "report_manager_trends",
+    "report_cohorts",
+    "export_segment",
 );
 
 /// Midnight of day `d` as a SQL timestamp literal, the one spelling every

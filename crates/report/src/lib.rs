@@ -1,5 +1,9 @@
-//! What people and programs read: query results and summaries written as an
-//! aligned table, CSV, JSON lines or Parquet (CONVENTIONS: `--format`).
+//! What people and programs read. Query results and summaries are written as
+//! an aligned table, CSV, JSON lines or Parquet (CONVENTIONS: `--format`,
+//! [`output`]); the dashboard ([`dashboard`]) draws charts ([`chart`]) from
+//! the rows of the report queries, in Russian or English ([`locale`]); and
+//! mailing lists go out as XLSX or CSV for Excel and 1C ([`sheet`]). This
+//! crate never runs SQL: the engine hands it rows.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -24,4 +28,10 @@
 //! assert_eq!(String::from_utf8(out).unwrap(), "id,n\n007,1\na,\n");
 //! ```
 
+pub mod chart;
+pub mod dashboard;
+pub mod frame;
+pub mod locale;
 pub mod output;
+pub mod png;
+pub mod sheet;

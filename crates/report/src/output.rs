@@ -34,6 +34,15 @@ pub enum OutputFormat {
     Csv,
     Json,
     Parquet,
+    /// A spreadsheet file for people (`--out` is required).
+    Xlsx,
+}
+
+impl OutputFormat {
+    /// True for the formats that can only go to a file.
+    pub fn needs_file(self) -> bool {
+        matches!(self, OutputFormat::Parquet | OutputFormat::Xlsx)
+    }
 }
 
 impl std::str::FromStr for OutputFormat {
@@ -44,8 +53,9 @@ impl std::str::FromStr for OutputFormat {
             "csv" => Ok(OutputFormat::Csv),
             "json" => Ok(OutputFormat::Json),
             "parquet" => Ok(OutputFormat::Parquet),
+            "xlsx" => Ok(OutputFormat::Xlsx),
             other => Err(format!(
-                "unknown format '{other}': expected table, csv, json or parquet"
+                "unknown format '{other}': expected table, csv, json, parquet or xlsx"
             )),
         }
     }
@@ -125,9 +135,9 @@ pub fn write_batches(
             }
             w.finish()?;
         }
-        OutputFormat::Parquet => {
+        OutputFormat::Parquet | OutputFormat::Xlsx => {
             return Err(Error::Invalid(
-                "--format parquet writes a file: give it with --out FILE".into(),
+                "--format parquet and xlsx write a file: give it with --out FILE".into(),
             ));
         }
     }
@@ -184,7 +194,7 @@ pub fn write_object(
                 writeln!(out, "{k:<width$}  {}", scalar(v))?;
             }
         }
-        OutputFormat::Parquet => {
+        OutputFormat::Parquet | OutputFormat::Xlsx => {
             return Err(Error::Invalid(
                 "this command prints a single result; use --format json, csv or table".into(),
             ));
@@ -226,6 +236,18 @@ impl CsvLines<'_> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
+}
+
+/// Rows given as JSON objects (status listings, histories) as one batch, so
+/// that they print in every format like query results do.
+pub fn json_rows_to_batch(rows: &[serde_json::Value]) -> Result<RecordBatch> {
+    let schema = arrow::json::reader::infer_json_schema_from_iterator(rows.iter().map(Ok))?;
+    let schema = Arc::new(schema);
+    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone()).build_decoder()?;
+    decoder.serialize(rows)?;
+    Ok(decoder
+        .flush()?
+        .unwrap_or_else(|| RecordBatch::new_empty(schema)))
 }
 
 #[cfg(test)]
@@ -310,16 +332,4 @@ mod tests {
         let got: Vec<RecordBatch> = r.map(|b| b.unwrap()).collect();
         assert_eq!(got, vec![b]);
     }
-}
-
-/// Rows given as JSON objects (status listings, histories) as one batch, so
-/// that they print in every format like query results do.
-pub fn json_rows_to_batch(rows: &[serde_json::Value]) -> Result<RecordBatch> {
-    let schema = arrow::json::reader::infer_json_schema_from_iterator(rows.iter().map(Ok))?;
-    let schema = Arc::new(schema);
-    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone()).build_decoder()?;
-    decoder.serialize(rows)?;
-    Ok(decoder
-        .flush()?
-        .unwrap_or_else(|| RecordBatch::new_empty(schema)))
 }

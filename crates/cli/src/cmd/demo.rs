@@ -80,11 +80,28 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     )
     .await?;
     println!();
+    println!("5. The dashboard, a Markdown summary and every chart (`crm report`)");
+    let dir = std::path::PathBuf::from("reports").join(as_of.to_string());
+    let lang = super::report::lang(ctx, None)?;
+    let written = super::report::render(ctx, &wh, as_of, lang, &dir).await?;
+    println!(
+        "   {} chart files and {} in {}",
+        written.charts.len(),
+        written.markdown.display(),
+        dir.display()
+    );
+    println!();
     println!(
         "Done in {:.1}s. Try: crm status; crm rfm --per-customer --format csv | head; crm sql \"SELECT * FROM load_history\"",
         started.elapsed().as_secs_f64()
     );
+    println!("Dashboard: {}", absolute(&written.html).display());
     Ok(Outcome::Success)
+}
+
+/// `path` from the root, so that it can be pasted into a browser.
+fn absolute(path: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 async fn show(_ctx: &Ctx, engine: &crm_engine::Engine, sql: &str) -> Result<()> {

@@ -10,12 +10,14 @@ use crate::context::{Ctx, Outcome};
 
 mod clv;
 mod demo;
+mod export;
 mod funnel;
 mod gen_data;
 mod history;
 mod init;
 mod load;
 mod quality;
+mod report;
 mod rfm;
 mod run;
 mod sql;
@@ -43,11 +45,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Output format [default: table on a terminal, csv otherwise].
+    /// Output format: table, csv, json, parquet or xlsx [default: table on a terminal, csv otherwise].
     #[arg(long, global = true, value_parser = parse_format)]
     pub format: Option<OutputFormat>,
 
-    /// Write the output to FILE (required with --format parquet).
+    /// Write the output to FILE (required with --format parquet or xlsx; a directory for `report` and `export marts`).
     #[arg(long, global = true, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -83,6 +85,10 @@ pub enum Command {
     Funnel(funnel::Args),
     /// The manager traffic light per (manager, client) as of a date; `summary` per manager with trends.
     Quality(quality::Args),
+    /// Render the dashboard (HTML), a Markdown summary and every chart (PNG, SVG) for a date.
+    Report(report::Args),
+    /// Export marts for BI (Parquet, CSV, JSON) or a mailing list of segments (XLSX, CSV).
+    Export(export::Args),
     /// The nightly job: compute every mart for one date (cron-safe, locked).
     Run(run::Args),
     /// Show the tables, their versions and row counts, interrupted loads and runs, and locks.
@@ -112,6 +118,8 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Clv(a) => clv::run(&ctx, a).await,
         Command::Funnel(a) => funnel::run(&ctx, a).await,
         Command::Quality(a) => quality::run(&ctx, a).await,
+        Command::Report(a) => report::run(&ctx, a).await,
+        Command::Export(a) => export::run(&ctx, a).await,
         Command::Run(a) => run::run(&ctx, a).await,
         Command::Status(a) => status::run(&ctx, a).await,
         Command::History(a) => history::run(&ctx, a).await,

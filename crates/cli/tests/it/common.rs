@@ -4,13 +4,37 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub struct Crm {
-    pub dir: tempfile::TempDir,
+    pub dir: Scratch,
+}
+
+/// The test's scratch folder: temporary, or kept for other test processes
+/// to share (nextest runs each test in its own process).
+pub enum Scratch {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl Scratch {
+    pub fn path(&self) -> &Path {
+        match self {
+            Scratch::Temp(t) => t.path(),
+            Scratch::Kept(p) => p,
+        }
+    }
 }
 
 impl Crm {
     pub fn new() -> Crm {
         Crm {
-            dir: tempfile::tempdir().expect("temp dir"),
+            dir: Scratch::Temp(tempfile::tempdir().expect("temp dir")),
+        }
+    }
+
+    /// A crm whose scratch folder is `dir`, kept after the test.
+    pub fn kept(dir: PathBuf) -> Crm {
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Crm {
+            dir: Scratch::Kept(dir),
         }
     }
 

@@ -6,5 +6,6 @@ mod common;
 mod funnel;
 mod load;
 mod quality;
+mod report;
 mod rfm;
 mod sql;
