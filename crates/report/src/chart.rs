@@ -175,6 +175,25 @@ impl Chart {
     ) -> Result<(), ChartError> {
         register_font();
         root.fill(&WHITE).map_err(|e| self.error(e))?;
+        // With several series, a strip on the right holds the legend, so
+        // that it never covers a bar or a line.
+        let series = match &self.plot {
+            Plot::Bars { series, .. } | Plot::Lines { series, .. } if series.len() > 1 => {
+                Some(series)
+            }
+            _ => None,
+        };
+        let (plot, key) = match series {
+            Some(_) => {
+                let (p, k) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
+                (p, Some(k))
+            }
+            None => (root.clone(), None),
+        };
+        if let (Some(series), Some(key)) = (series, key) {
+            draw_legend(&key, series).map_err(|e| self.error(e))?;
+        }
+        let root = &plot;
         let result = match &self.plot {
             Plot::Heatmap {
                 x,
@@ -296,12 +315,6 @@ impl Chart {
                 .fold(0f64, f64::max)
         };
         let top = if top > 0.0 { top * 1.08 } else { 1.0 };
-        // Horizontal bars leave room on the right for the legend.
-        let top = if horizontal && series.len() > 1 {
-            top * 1.3
-        } else {
-            top
-        };
         let longest = categories
             .iter()
             .map(|s| s.chars().count())
@@ -310,7 +323,16 @@ impl Chart {
         let cats = Slots(n);
         let vals = 0f64..top;
         let fmt = |v: &f64| axis_value(locale, self.format, *v);
-        let cat_label = |v: &f64| label_at(categories, *v);
+        // Many vertical bars: label every other one, so that labels never collide.
+        let step = if !horizontal && n > 12 { 2 } else { 1 };
+        let cat_label = |v: &f64| {
+            let i = (v - 0.5).round() as usize;
+            if i % step == 0 {
+                label_at(categories, *v)
+            } else {
+                String::new()
+            }
+        };
         let mut builder = ChartBuilder::on(root);
         builder
             .caption(&self.title, self.caption())
@@ -341,15 +363,8 @@ impl Chart {
                         let (a, b) = slot(i, k, series.len(), stacked);
                         Rectangle::new([(lo, a), (hi, b)], colour.filled())
                     });
-                chart
-                    .draw_series(rects)
-                    .map_err(msg)?
-                    .label(&s.name)
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
-                    });
+                chart.draw_series(rects).map_err(msg)?;
             }
-            legend(&mut chart, series.len()).map_err(msg)?;
         } else {
             let mut chart = builder
                 .x_label_area_size(if longest > 10 { 90 } else { 50 })
@@ -375,15 +390,8 @@ impl Chart {
                         let (a, b) = slot(i, k, series.len(), stacked);
                         Rectangle::new([(a, lo), (b, hi)], colour.filled())
                     });
-                chart
-                    .draw_series(rects)
-                    .map_err(msg)?
-                    .label(&s.name)
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
-                    });
+                chart.draw_series(rects).map_err(msg)?;
             }
-            legend(&mut chart, series.len()).map_err(msg)?;
         }
         Ok(())
     }
@@ -433,11 +441,7 @@ impl Chart {
                 .collect();
             chart
                 .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
-                .map_err(msg)?
-                .label(&s.name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
-                });
+                .map_err(msg)?;
             chart
                 .draw_series(
                     points
@@ -446,27 +450,29 @@ impl Chart {
                 )
                 .map_err(msg)?;
         }
-        legend(&mut chart, series.len()).map_err(msg)?;
         Ok(())
     }
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, X, Y>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-    series: usize,
-) -> Result<(), String>
-where
-    X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
-    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
-{
-    if series > 1 {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT_FAMILY, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
+/// Width of the legend strip, in pixels.
+const LEGEND_WIDTH: u32 = 180;
+
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    series: &[Series],
+) -> Result<(), String> {
+    let font = (FONT_FAMILY, 13).into_font().color(&BLACK);
+    for (k, s) in series.iter().enumerate() {
+        let y = 60 + 24 * k as i32;
+        let colour = series_colour(s, k);
+        area.draw(&Rectangle::new([(4, y), (18, y + 14)], colour.filled()))
+            .map_err(msg)?;
+        let name: String = if s.name.chars().count() > 20 {
+            s.name.chars().take(19).chain(['…']).collect()
+        } else {
+            s.name.clone()
+        };
+        area.draw(&Text::new(name, (24, y), font.clone()))
             .map_err(msg)?;
     }
     Ok(())

@@ -1076,7 +1076,7 @@ mod tests {
             panic!("heatmap expected, got {s:?}")
         };
         assert_eq!(values, &vec![vec![Some(7.0), None], vec![None, Some(3.0)]]);
-        assert_eq!(labels[1][1], "3\n25.0k");
+        assert_eq!(labels[1][1], "3\n25k");
         // every other section says what is missing rather than drawing
         for s in &d.sections[1..] {
             assert!(s.chart.is_none(), "{}", s.id);

@@ -150,7 +150,12 @@ impl Locale {
         } else {
             1
         };
-        let n = self.number(scaled, decimals);
+        let mut n = self.number(scaled, decimals);
+        // 10,0 тыс. → 10 тыс.; 3,20 → 3,2
+        let point = if self.lang == Lang::Ru { ',' } else { '.' };
+        if n.contains(point) {
+            n = n.trim_end_matches('0').trim_end_matches(point).to_string();
+        }
         format!("{n}{}", suffix.replace(' ', "\u{a0}"))
     }
 
@@ -283,6 +288,9 @@ mod tests {
         assert_eq!(en.compact(0.25), "0.25");
         let ru = Locale::new(Lang::Ru, "RUB");
         assert_eq!(ru.compact(2_500_000.0), "2,5\u{a0}млн");
+        assert_eq!(ru.compact(10_000.0), "10\u{a0}тыс.");
+        assert_eq!(en.compact(3.2), "3.2");
+        assert_eq!(en.compact(1500.0), "1,500");
     }
 
     #[test]

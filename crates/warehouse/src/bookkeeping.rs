@@ -332,7 +332,7 @@ impl Warehouse {
                 });
             }
         }
-        out.sort_by(|a, b| a.recorded_at.cmp(&b.recorded_at));
+        out.sort_by_key(|a| a.recorded_at);
         Ok(out)
     }
 
