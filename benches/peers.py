@@ -110,19 +110,278 @@ def polars_rfm(warehouse, as_of, out):
     emit("polars", "rfm_per_customer", secs, df.height)
 
 
+def table_files(warehouse, table):
+    files = sorted(glob.glob(os.path.join(warehouse, "tables", table, "*.parquet")))
+    if not files:
+        sys.exit(f"no parquet files under {warehouse}/tables/{table}")
+    return files
+
+
+FLOOR_SQL = """
+SELECT customer_id, max(ts) AS last_ts, count(*) AS n, sum(amount) AS total
+FROM read_parquet({files})
+GROUP BY customer_id
+"""
+
+
+def duckdb_floor(warehouse, out):
+    """The floor of RFM: one scan and one hash group-by, nothing else."""
+    import duckdb
+    con = duckdb.connect()
+    sql = FLOOR_SQL.format(files=tx_files(warehouse))
+    t = time.perf_counter()
+    con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
+    secs = time.perf_counter() - t
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]
+    emit("duckdb", "floor_scan_groupby", secs, rows)
+
+
+def polars_floor(warehouse, out):
+    import polars as pl
+    t = time.perf_counter()
+    df = (pl.scan_parquet(tx_files(warehouse)).group_by("customer_id")
+          .agg(pl.col("ts").max().alias("last_ts"), pl.len().alias("n"), pl.col("amount").sum().alias("total"))
+          .collect(engine="streaming"))
+    df.write_parquet(out)
+    secs = time.perf_counter() - t
+    emit("polars", "floor_scan_groupby", secs, df.height)
+
+
+# --- Funnel and traffic light: the project's own queries/*.sql run by DuckDB ---
+#
+# The peer binds the same parameters and registers the same lookup tables as
+# crates/engine/src/funnel.rs (default [funnel] and [traffic_light] config),
+# so DuckDB executes exactly the SQL crm executes. One dialect difference is
+# rewritten: DataFusion's to_char(ts, fmt) is DuckDB's strftime(ts, fmt).
+
+QUERIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "queries")
+FUNNEL_STAGES = ["lead", "qualified", "proposal", "negotiation", "won"]
+FUNNEL_ALIASES = {
+    "Первичный контакт": "lead", "Переговоры": "qualified", "Принимают решение": "negotiation",
+    "Успешно реализовано": "won", "Закрыто и не реализовано": "lost", "Новый": "lead", "Лид": "lead",
+    "Квалификация": "qualified", "Предложение": "proposal", "Коммерческое предложение": "proposal",
+    "Согласование условий": "negotiation", "Сделка успешна": "won", "Выиграна": "won",
+    "Сделка провалена": "lost", "Проиграна": "lost",
+}
+PORTRAIT_FIELDS = ["full_name", "birth_date", "city", "market_segment", "source", "email", "phone", "attributes"]
+PORTRAIT_DEFAULT = {"full_name", "birth_date", "city", "market_segment"}
+
+
+def render(name, params):
+    import re
+    with open(os.path.join(QUERIES, name + ".sql"), encoding="utf-8") as f:
+        sql = f.read()
+    for k, v in params.items():
+        sql = sql.replace("{" + k + "}", v)
+    left = re.search(r"\{[a-z_]+\}", sql)
+    if left:
+        sys.exit(f"query {name}: parameter {left.group(0)} is not bound")
+    return sql.replace("to_char(", "strftime(")
+
+
+def ts_lit(d):
+    return f"TIMESTAMP '{d.isoformat()} 00:00:00'"
+
+
+def stage_map_rows():
+    key = lambda s: s.strip().lower()
+    m = {}
+    num = lambda t: next((i + 1 for i, s in enumerate(FUNNEL_STAGES) if key(s) == key(t)), None)
+    for s in FUNNEL_STAGES:
+        m[key(s)] = (s, num(s))
+    m["lost"] = ("lost", None)
+    for raw, target in FUNNEL_ALIASES.items():
+        n = num(target)
+        m[key(raw)] = (FUNNEL_STAGES[n - 1] if n else "lost", n)
+    return [(k, v[0], v[1]) for k, v in sorted(m.items())]
+
+
+class DuckFunnel:
+    def __init__(self, warehouse):
+        import duckdb
+        self.con = duckdb.connect()
+        c = self.con
+        for t in ("interests", "interest_stages", "customers", "interactions", "managers"):
+            c.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet({table_files(warehouse, t)})")
+        c.execute("CREATE TABLE funnel_stage_map (raw_key VARCHAR, stage VARCHAR, stage_no INTEGER)")
+        c.executemany("INSERT INTO funnel_stage_map VALUES (?, ?, ?)", stage_map_rows())
+        c.execute("CREATE TABLE funnel_stages (stage_no INTEGER, stage VARCHAR)")
+        c.executemany("INSERT INTO funnel_stages VALUES (?, ?)", list(enumerate(FUNNEL_STAGES, 1)))
+        c.execute("CREATE VIEW funnel_customer_segment AS SELECT customer_id, market_segment FROM customers")
+        cols = ", ".join(f"{f in PORTRAIT_DEFAULT} AS need_{f}" for f in PORTRAIT_FIELDS)
+        c.execute(f"CREATE TABLE traffic_light_settings AS SELECT {cols}")
+        c.execute("""CREATE TABLE traffic_light_rules AS SELECT * FROM (VALUES
+            (1, 'red',    false, true,  false, false, NULL::BOOLEAN),
+            (2, 'red',    true,  false, false, false, true),
+            (3, 'yellow', false, false, true,  false, NULL),
+            (4, 'yellow', false, false, false, true,  NULL))
+            AS r(rule_no, colour, fail_active_interest, fail_no_overdue, fail_portrait, fail_contact, warm)""")
+        c.execute("""CREATE TABLE manager_summary_norms (metric VARCHAR, team VARCHAR, manager_id VARCHAR,
+            unacceptable DOUBLE, goal DOUBLE, higher_is_better BOOLEAN)""")
+        c.execute("CREATE VIEW manager_summary_managers AS SELECT manager_id, team FROM managers")
+
+    def table(self, name, sql):
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+
+    def view(self, name, sql):
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+
+    def params(self, as_of):
+        import datetime as dt
+        return {"as_of": as_of.isoformat(), "as_of_end": ts_lit(as_of + dt.timedelta(days=1)),
+                "won_no": str(len(FUNNEL_STAGES)), "imply": "true"}
+
+    def prepare(self, as_of):
+        p = self.params(as_of)
+        self.view("funnel_entries", render("funnel_entries", p))
+        self.table("funnel_interest_now", render("funnel_interest", p))
+        self.view("funnel_reach", render("funnel_reach", p))
+
+    def funnel(self, as_of, by):
+        """crm funnel --by BY --mode cohort --period all."""
+        import datetime as dt
+        self.prepare(as_of)
+        p = self.params(as_of)
+        p.update({"by": by, "mode": "cohort", "period_start": ts_lit(dt.date(1900, 1, 1)),
+                  "period_end": ts_lit(as_of + dt.timedelta(days=1)),
+                  "period_start_date": "1900-01-01", "period_end_date": as_of.isoformat()})
+        self.view("funnel_selected", render("funnel_selected", p))
+        self.table("out_funnel_stage", render("funnel_stage", p))
+        self.table("out_funnel_issues", render("funnel_issues", p))
+        return self.con.execute("SELECT count(*) FROM out_funnel_stage").fetchone()[0]
+
+    def quality(self, as_of):
+        """crm quality --period month: traffic light now and a month before, manager summary."""
+        import datetime as dt
+        end = as_of + dt.timedelta(days=1)
+        start = month_back(end)
+        prev_start = month_back(start)
+        for side, day, lo, hi in (("prev", start - dt.timedelta(days=1), prev_start, start),
+                                  ("now", as_of, start, end)):
+            self.prepare(day)
+            warm_start = day + dt.timedelta(days=1) - dt.timedelta(days=90)
+            self.table(f"traffic_light_{side}", render("traffic_light", {
+                "as_of": day.isoformat(), "as_of_end": ts_lit(day + dt.timedelta(days=1)),
+                "warm_start": ts_lit(warm_start), "warm_days": "90"}))
+            self.table(f"funnel_interest_{side}", "SELECT * FROM funnel_interest_now")
+            self.table(f"manager_metrics_{side}", render("manager_metrics", {
+                "traffic_light": f"traffic_light_{side}", "funnel_interest": f"funnel_interest_{side}",
+                "start": ts_lit(lo), "end": ts_lit(hi)}))
+        self.table("out_manager_summary", render("manager_summary", {
+            "as_of": as_of.isoformat(), "period_start": start.isoformat(),
+            "previous_start": prev_start.isoformat()}))
+        return self.con.execute("SELECT count(*) FROM traffic_light_now").fetchone()[0]
+
+
+def month_back(d):
+    import calendar
+    import datetime as dt
+    y, m = (d.year, d.month - 1) if d.month > 1 else (d.year - 1, 12)
+    return dt.date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def duckdb_funnel(warehouse, as_of, by, out_dir):
+    import datetime as dt
+    day = dt.date.fromisoformat(as_of)
+    f = DuckFunnel(warehouse)
+    t = time.perf_counter()
+    rows = f.funnel(day, by)
+    f.con.execute(f"COPY out_funnel_stage TO '{out_dir}/duck-funnel-stage.parquet' (FORMAT parquet)")
+    emit("duckdb", f"funnel_by_{by}", time.perf_counter() - t, rows)
+
+
+def duckdb_quality(warehouse, as_of, out_dir):
+    import datetime as dt
+    day = dt.date.fromisoformat(as_of)
+    f = DuckFunnel(warehouse)
+    t = time.perf_counter()
+    rows = f.quality(day)
+    f.con.execute(f"COPY traffic_light_now TO '{out_dir}/duck-traffic-light.parquet' (FORMAT parquet)")
+    emit("duckdb", "quality_month", time.perf_counter() - t, rows)
+
+
+# --- CLV: lifetimes (BG/NBD + Gamma-Gamma), end to end from the transactions ---
+
+def lifetimes_clv(warehouse, as_of, horizon_months, out):
+    """What crm clv predict does, the lifetimes way: the summary by
+    summary_data_from_transaction_data (days / 7 = weeks, as crm's unit=week),
+    BG/NBD fit, Gamma-Gamma on repeat buyers with positive spend, and per
+    customer expected purchases, P(alive), expected spend and CLV."""
+    import datetime as dt
+    import warnings
+    import pandas as pd
+    import pyarrow.dataset as ds
+    import pyarrow.compute as pc
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+    warnings.simplefilter("ignore")
+    end = dt.datetime.fromisoformat(as_of) + dt.timedelta(days=1)
+    t = time.perf_counter()
+    d = ds.dataset(tx_files(warehouse), format="parquet")
+    tbl = d.to_table(columns=["customer_id", "ts", "amount"],
+                     filter=pc.field("customer_id").is_valid() & (pc.field("ts") < pc.scalar(end)))
+    tbl = tbl.set_column(2, "amount", pc.cast(tbl["amount"], "float64"))
+    tbl = tbl.filter(pc.greater_equal(tbl["amount"], 0.0))
+    tx = tbl.to_pandas()
+    del tbl
+    t_read = time.perf_counter() - t
+    s = summary_data_from_transaction_data(tx, "customer_id", "ts", monetary_value_col="amount",
+                                           observation_period_end=as_of, freq="D", freq_multiplier=7)
+    del tx
+    t_summary = time.perf_counter() - t
+    bgf = BetaGeoFitter(penalizer_coef=0.0)
+    bgf.fit(s["frequency"], s["recency"], s["T"])
+    t_fit = time.perf_counter() - t
+    rb = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+    ggf = GammaGammaFitter(penalizer_coef=0.0)
+    ggf.fit(rb["frequency"], rb["monetary_value"])
+    weeks = horizon_months * 365.25 / 12 / 7
+    s["expected_purchases"] = bgf.conditional_expected_number_of_purchases_up_to_time(
+        weeks, s["frequency"], s["recency"], s["T"])
+    s["p_alive"] = bgf.conditional_probability_alive(s["frequency"], s["recency"], s["T"])
+    s["expected_spend"] = ggf.conditional_expected_average_profit(s["frequency"], s["monetary_value"])
+    s["clv"] = ggf.customer_lifetime_value(bgf, s["frequency"], s["recency"], s["T"], s["monetary_value"],
+                                           time=horizon_months, freq="W", discount_rate=0.01)
+    s.reset_index().to_parquet(out)
+    secs = time.perf_counter() - t
+    print(json.dumps({"engine": "lifetimes", "task": "clv_predict", "seconds": round(secs, 3),
+                      "rows": len(s), "peak_rss_mb": round(peak_mb(), 1),
+                      "split": {"read": round(t_read, 2), "summary": round(t_summary - t_read, 2),
+                                "bgnbd_fit": round(t_fit - t_summary, 2),
+                                "gg_fit_predict_write": round(secs - t_fit, 2)},
+                      "params": {k: round(float(v), 4) for k, v in bgf.params_.items()}}))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("duckdb-ingest"); a.add_argument("csv"); a.add_argument("out")
     for name in ("duckdb-rfm", "polars-rfm"):
         b = sub.add_parser(name); b.add_argument("warehouse"); b.add_argument("as_of"); b.add_argument("out")
+    for name in ("duckdb-floor", "polars-floor"):
+        b = sub.add_parser(name); b.add_argument("warehouse"); b.add_argument("out")
+    b = sub.add_parser("duckdb-funnel"); b.add_argument("warehouse"); b.add_argument("as_of")
+    b.add_argument("by"); b.add_argument("out_dir")
+    b = sub.add_parser("duckdb-quality"); b.add_argument("warehouse"); b.add_argument("as_of"); b.add_argument("out_dir")
+    b = sub.add_parser("lifetimes-clv"); b.add_argument("warehouse"); b.add_argument("as_of")
+    b.add_argument("horizon", type=int); b.add_argument("out")
     args = p.parse_args()
     if args.cmd == "duckdb-ingest":
         duckdb_ingest(args.csv, args.out)
     elif args.cmd == "duckdb-rfm":
         duckdb_rfm(args.warehouse, args.as_of, args.out)
-    else:
+    elif args.cmd == "polars-rfm":
         polars_rfm(args.warehouse, args.as_of, args.out)
+    elif args.cmd == "duckdb-floor":
+        duckdb_floor(args.warehouse, args.out)
+    elif args.cmd == "polars-floor":
+        polars_floor(args.warehouse, args.out)
+    elif args.cmd == "duckdb-funnel":
+        duckdb_funnel(args.warehouse, args.as_of, args.by, args.out_dir)
+    elif args.cmd == "duckdb-quality":
+        duckdb_quality(args.warehouse, args.as_of, args.out_dir)
+    else:
+        lifetimes_clv(args.warehouse, args.as_of, args.horizon, args.out)
 
 
 if __name__ == "__main__":
