@@ -32,6 +32,8 @@ pub struct Ctx {
     pub quiet: bool,
     pub verbose: u8,
     pub tz: chrono_tz::Tz,
+    /// `--memory-limit`, else `[engine] memory_limit`, in bytes.
+    pub memory_limit: Option<usize>,
 }
 
 impl Ctx {
@@ -73,7 +75,17 @@ impl Ctx {
             quiet,
             verbose,
             tz,
+            memory_limit: None,
         })
+    }
+
+    /// Resolves the memory limit: the flag wins over the config.
+    pub fn with_memory_limit(mut self, flag: Option<String>) -> Result<Ctx> {
+        let text = flag.unwrap_or_else(|| self.config.engine.memory_limit.clone());
+        if !text.trim().is_empty() {
+            self.memory_limit = Some(crm_engine::parse_byte_size(&text)?);
+        }
+        Ok(self)
     }
 
     /// `--format`, or the default: a table on a terminal, CSV otherwise.
@@ -102,10 +114,11 @@ impl Ctx {
         if opts.target_partitions == 0 {
             opts.target_partitions = self.config.engine.target_partitions;
         }
-        if opts.memory_limit.is_none() && !self.config.engine.memory_limit.is_empty() {
-            opts.memory_limit = Some(crm_engine::parse_byte_size(
-                &self.config.engine.memory_limit,
-            )?);
+        if opts.memory_limit.is_none() {
+            opts.memory_limit = self.memory_limit;
+        }
+        if opts.spill_dir.is_none() && !self.config.engine.spill_dir.is_empty() {
+            opts.spill_dir = Some(PathBuf::from(&self.config.engine.spill_dir));
         }
         Ok(Engine::open(warehouse, &opts).await?)
     }

@@ -82,6 +82,8 @@ pub struct EngineConfig {
     pub target_partitions: usize,
     /// Memory limit for query execution, e.g. "4GiB"; empty = unbounded.
     pub memory_limit: String,
+    /// Directory for spill files under a memory limit; empty = the OS temp directory.
+    pub spill_dir: String,
 }
 
 /// `[report]`: the dashboard and Markdown summary.

@@ -25,7 +25,7 @@ mod session;
 pub use error::{Error, Result};
 pub use memory::parse_byte_size;
 pub use rfm::{RfmResult, Table};
-pub use session::{Engine, EngineOptions};
+pub use session::{Engine, EngineOptions, SpillTotals};
 
 pub use crm_clv;
 pub use datafusion;

@@ -36,6 +36,9 @@ pub struct NightlyReport {
     pub previous_as_of: Option<NaiveDate>,
     /// What was skipped and why (e.g. CLV without enough customers).
     pub notes: Vec<String>,
+    /// Bytes and files the run's queries spilled to disk (under a memory limit).
+    pub spilled_bytes: usize,
+    pub spill_files: usize,
 }
 
 fn new_run_id(now: NaiveDateTime) -> String {
@@ -190,6 +193,7 @@ pub async fn run_nightly(
         };
     }
     warehouse.append_history(&done).await?;
+    let (spilled_bytes, spill_files) = engine.spill().get();
     Ok(NightlyReport {
         run_id,
         as_of,
@@ -197,6 +201,8 @@ pub async fn run_nightly(
         marts,
         previous_as_of,
         notes,
+        spilled_bytes,
+        spill_files,
     })
 }
 

@@ -65,7 +65,11 @@ impl Engine {
     pub(crate) async fn collect_sql(&self, sql: &str) -> Result<Table> {
         let df = self.context().sql(sql).await?;
         let planned: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
+        let plan = df.create_physical_plan().await?;
+        let batches =
+            datafusion::physical_plan::collect(Arc::clone(&plan), self.context().task_ctx())
+                .await?;
+        self.spill().add_plan(&plan);
         // Execution may relax nullability against the plan; the batches' own
         // schema is the one a MemTable over them must carry.
         let schema = batches.first().map_or(planned, RecordBatch::schema);

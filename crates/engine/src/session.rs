@@ -1,11 +1,15 @@
 //! The DataFusion session: configuration, memory limit, and the warehouse's
 //! tables registered by name.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crm_warehouse::{TimeTravel, Warehouse};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
@@ -17,6 +21,8 @@ pub struct EngineOptions {
     pub target_partitions: usize,
     /// Bytes the queries may hold before sorts and aggregations spill to disk.
     pub memory_limit: Option<usize>,
+    /// Where spill files go [default: the OS temp directory].
+    pub spill_dir: Option<PathBuf>,
     /// Which point in time every table is read at.
     pub at: TimeTravel,
     /// Per-table versions that override `at` (`--at-version` with `--table`).
@@ -28,8 +34,41 @@ impl Default for EngineOptions {
         EngineOptions {
             target_partitions: 0,
             memory_limit: None,
+            spill_dir: None,
             at: TimeTravel::Latest,
             table_versions: Vec::new(),
+        }
+    }
+}
+
+/// What the queries of a session spilled to disk, summed over every
+/// operator of every query run through the engine.
+#[derive(Debug, Default)]
+pub struct SpillTotals {
+    bytes: AtomicUsize,
+    files: AtomicUsize,
+}
+
+impl SpillTotals {
+    /// (bytes, spill files) so far.
+    pub fn get(&self) -> (usize, usize) {
+        (
+            self.bytes.load(Ordering::Relaxed),
+            self.files.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Adds the spill metrics of every operator of an executed plan.
+    pub(crate) fn add_plan(&self, plan: &Arc<dyn ExecutionPlan>) {
+        let mut stack = vec![Arc::clone(plan)];
+        while let Some(p) = stack.pop() {
+            if let Some(m) = p.metrics() {
+                self.bytes
+                    .fetch_add(m.spilled_bytes().unwrap_or(0), Ordering::Relaxed);
+                self.files
+                    .fetch_add(m.spill_count().unwrap_or(0), Ordering::Relaxed);
+            }
+            stack.extend(p.children().into_iter().cloned());
         }
     }
 }
@@ -38,6 +77,7 @@ impl Default for EngineOptions {
 pub struct Engine {
     ctx: SessionContext,
     warehouse: Warehouse,
+    spill: Arc<SpillTotals>,
     tables: Vec<String>,
 }
 
@@ -50,14 +90,31 @@ impl Engine {
         if opts.target_partitions > 0 {
             config = config.with_target_partitions(opts.target_partitions);
         }
+        if let Some(limit) = opts.memory_limit {
+            // Each sort sets aside this much to merge its spill files; the
+            // default 10 MB per sort would not fit a small limit shared by
+            // many operators.
+            config = config.with_sort_spill_reservation_bytes((limit / 32).min(10 << 20));
+        }
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = opts.memory_limit {
+            // A fair pool gives each spilling operator its share; what does
+            // not fit goes to disk instead of growing the process.
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        }
+        if let Some(dir) = &opts.spill_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Invalid(format!("spill directory {}: {e}", dir.display())))?;
+            runtime = runtime.with_disk_manager_builder(
+                DiskManagerBuilder::default()
+                    .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+            );
         }
         let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         let mut engine = Engine {
             ctx,
             warehouse: warehouse.clone(),
+            spill: Arc::default(),
             tables: Vec::new(),
         };
         for name in Warehouse::known_names() {
@@ -121,6 +178,11 @@ impl Engine {
 
     pub fn warehouse(&self) -> &Warehouse {
         &self.warehouse
+    }
+
+    /// What the engine's own queries spilled so far.
+    pub fn spill(&self) -> &SpillTotals {
+        &self.spill
     }
 
     /// Runs a read-only query: DDL, DML and SET statements are refused.

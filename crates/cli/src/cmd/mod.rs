@@ -53,6 +53,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// Memory the queries may hold, e.g. 4GiB; over it, sorts and aggregations spill to disk
+    /// [default: [engine] memory_limit, else unbounded].
+    #[arg(long, global = true, env = "CRM_MEMORY_LIMIT", value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+
     /// Print nothing but results and errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -109,7 +114,8 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         cli.out,
         cli.quiet,
         cli.verbose,
-    )?;
+    )?
+    .with_memory_limit(cli.memory_limit)?;
     match cli.command {
         Command::Init(a) => init::run(&ctx, a).await,
         Command::Load(a) => load::run(&ctx, a).await,

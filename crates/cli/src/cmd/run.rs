@@ -57,6 +57,13 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     for note in &report.notes {
         ctx.info(note);
     }
+    if report.spill_files > 0 {
+        ctx.info(&format!(
+            "spilled {:.1} MiB in {} files under the memory limit",
+            report.spilled_bytes as f64 / (1 << 20) as f64,
+            report.spill_files
+        ));
+    }
     if ctx.format_given() {
         ctx.print_object(&serde_json::to_value(&report)?)?;
     }

@@ -5,6 +5,7 @@ mod clv;
 mod common;
 mod funnel;
 mod load;
+mod memory;
 mod quality;
 mod report;
 mod rfm;
