@@ -6,6 +6,7 @@
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -320,78 +321,69 @@ impl Chart {
             .map(|s| s.chars().count())
             .max()
             .unwrap_or(1);
-        let cats = Slots(n);
-        let vals = 0f64..top;
         let fmt = |v: &f64| axis_value(locale, self.format, *v);
         // Many vertical bars: label every other one, so that labels never collide.
         let step = if !horizontal && n > 12 { 2 } else { 1 };
         let cat_label = |v: &f64| {
             let i = (v - 0.5).round() as usize;
-            if i % step == 0 {
+            if i.is_multiple_of(step) {
                 label_at(categories, *v)
             } else {
                 String::new()
             }
         };
-        let mut builder = ChartBuilder::on(root);
-        builder
+        // One coordinate type for both orientations: categories on one axis,
+        // values on the other.
+        let (x_axis, y_axis) = if horizontal {
+            (Axis::Values((0f64..top).into()), Axis::Slots(n))
+        } else {
+            (Axis::Slots(n), Axis::Values((0f64..top).into()))
+        };
+        let (x_fmt, y_fmt): (&TickLabel, &TickLabel) = if horizontal {
+            (&fmt, &cat_label)
+        } else {
+            (&cat_label, &fmt)
+        };
+        let category_area = (longest * 8 + 30).clamp(60, 260) as u32;
+        let mut chart = ChartBuilder::on(root)
             .caption(&self.title, self.caption())
             .margin(12)
-            .margin_right(24);
+            .margin_right(24)
+            .x_label_area_size(match (horizontal, longest > 10) {
+                (false, true) => 90,
+                _ => 50,
+            })
+            .y_label_area_size(if horizontal { category_area } else { 80 })
+            .build_cartesian_2d(x_axis, y_axis)
+            .map_err(msg)?;
+        let mut mesh = chart.configure_mesh();
         if horizontal {
-            let mut chart = builder
-                .x_label_area_size(50)
-                .y_label_area_size((longest * 8 + 30).clamp(60, 260) as u32)
-                .build_cartesian_2d(vals, cats)
-                .map_err(msg)?;
-            chart
-                .configure_mesh()
-                .disable_y_mesh()
-                .x_desc(&self.x_label)
-                .y_desc(&self.y_label)
-                .label_style((FONT_FAMILY, 13))
-                .axis_desc_style((FONT_FAMILY, 15))
-                .x_label_formatter(&fmt)
-                .y_label_formatter(&cat_label)
-                .draw()
-                .map_err(msg)?;
-            for (k, s) in series.iter().enumerate() {
-                let colour = series_colour(s, k);
-                let rects = bar_rects(series, k, stacked)
-                    .into_iter()
-                    .map(|(i, lo, hi)| {
-                        let (a, b) = slot(i, k, series.len(), stacked);
-                        Rectangle::new([(lo, a), (hi, b)], colour.filled())
-                    });
-                chart.draw_series(rects).map_err(msg)?;
-            }
+            mesh.disable_y_mesh();
         } else {
-            let mut chart = builder
-                .x_label_area_size(if longest > 10 { 90 } else { 50 })
-                .y_label_area_size(80)
-                .build_cartesian_2d(cats, vals)
-                .map_err(msg)?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_desc(&self.x_label)
-                .y_desc(&self.y_label)
-                .label_style((FONT_FAMILY, 13))
-                .axis_desc_style((FONT_FAMILY, 15))
-                .x_label_formatter(&cat_label)
-                .y_label_formatter(&fmt)
-                .draw()
-                .map_err(msg)?;
-            for (k, s) in series.iter().enumerate() {
-                let colour = series_colour(s, k);
-                let rects = bar_rects(series, k, stacked)
-                    .into_iter()
-                    .map(|(i, lo, hi)| {
-                        let (a, b) = slot(i, k, series.len(), stacked);
-                        Rectangle::new([(a, lo), (b, hi)], colour.filled())
-                    });
-                chart.draw_series(rects).map_err(msg)?;
-            }
+            mesh.disable_x_mesh();
+        }
+        mesh.x_desc(&self.x_label)
+            .y_desc(&self.y_label)
+            .label_style((FONT_FAMILY, 13))
+            .axis_desc_style((FONT_FAMILY, 15))
+            .x_label_formatter(x_fmt)
+            .y_label_formatter(y_fmt)
+            .draw()
+            .map_err(msg)?;
+        for (k, s) in series.iter().enumerate() {
+            let colour = series_colour(s, k);
+            let rects = bar_rects(series, k, stacked)
+                .into_iter()
+                .map(|(i, lo, hi)| {
+                    let (a, b) = slot(i, k, series.len(), stacked);
+                    let corners = if horizontal {
+                        [(lo, a), (hi, b)]
+                    } else {
+                        [(a, lo), (b, hi)]
+                    };
+                    Rectangle::new(corners, colour.filled())
+                });
+            chart.draw_series(rects).map_err(msg)?;
         }
         Ok(())
     }
@@ -505,6 +497,48 @@ impl Ranged for Slots {
 }
 
 impl ValueFormatter<f64> for Slots {
+    fn format(v: &f64) -> String {
+        v.to_string()
+    }
+}
+
+/// Formats a tick of an axis.
+type TickLabel<'a> = dyn Fn(&f64) -> String + 'a;
+
+/// Either axis of a bar chart: category slots, or values with plotters' own
+/// round-number ticks.
+enum Axis {
+    Slots(usize),
+    Values(RangedCoordf64),
+}
+
+impl Ranged for Axis {
+    type FormatOption = NoDefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        match self {
+            Axis::Slots(n) => Slots(*n).map(v, limit),
+            Axis::Values(r) => r.map(v, limit),
+        }
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        match self {
+            Axis::Slots(n) => Slots(*n).key_points(hint),
+            Axis::Values(r) => r.key_points(hint),
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        match self {
+            Axis::Slots(n) => Slots(*n).range(),
+            Axis::Values(r) => r.range(),
+        }
+    }
+}
+
+impl ValueFormatter<f64> for Axis {
     fn format(v: &f64) -> String {
         v.to_string()
     }
