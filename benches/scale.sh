@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The nightly marts at scale on one machine, under a memory limit (issue 7):
+#   benches/scale.sh 10000000 4GiB      # 10M transactions, all marts, 4 GiB for the queries
+#   benches/scale.sh 300000000 4GiB
+# Prints (and appends to benches/results.jsonl) wall time, CPU time, peak RSS of the
+# whole process, and what the queries spilled.
+#
+# Set-up, not measured: `crm gen --dir` writes Parquet; the small tables go in with
+# `crm load`; the transactions table is written as Delta by delta-rs' own writer
+# (Python `deltalake`, streaming batch by batch) because `crm load` still holds a
+# whole file in memory, which does not fit at 10^8..10^9 rows (issue 2 follow-up).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:?transactions}
+limit=${2:-4GiB}
+crm=${CRM_BIN:-target/release/crm}
+py=${CRM_PYTHON:-.venv/bin/python}
+data=${BENCH_DATA:-benches/data}
+as_of=2025-12-31
+wh="$data/scale-$n"
+results=benches/results.jsonl
+commit=$(git rev-parse --short HEAD)
+mkdir -p "$data"
+
+if [ ! -f "$wh/.ready" ]; then
+  rm -rf "$wh" "$data/scale-gen-$n"
+  t0=$(date +%s)
+  "$crm" gen --transactions "$n" --end-date $as_of --dir "$data/scale-gen-$n" -q
+  "$crm" --warehouse "$wh" init -q >/dev/null
+  for t in managers customers campaigns interests interest_stages interactions; do
+    if ls "$data/scale-gen-$n/$t"/*.parquet >/dev/null 2>&1; then
+      "$crm" --warehouse "$wh" load --table "$t" "$data/scale-gen-$n/$t"/*.parquet -q
+    fi
+  done
+  "$py" benches/delta_write.py "$data/scale-gen-$n/transactions" "$wh/tables/transactions"
+  rm -rf "$data/scale-gen-$n"
+  touch "$wh/.ready"
+  echo "set-up of $n transactions took $(( $(date +%s) - t0 )) s" >&2
+fi
+
+parquet_bytes=$(du -sb "$wh/tables/transactions" | cut -f1)
+l=$(cut -d' ' -f1 /proc/loadavg)
+t0=$(date +%s.%N)
+/usr/bin/time -v -o "$data/time-scale.txt" \
+  "$crm" --warehouse "$wh" --memory-limit "$limit" run --as-of $as_of --format json \
+  > "$data/scale-run.json"
+t1=$(date +%s.%N)
+rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$data/time-scale.txt")
+cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$data/time-scale.txt")
+"$py" - "$data/scale-run.json" "$n" "$limit" "$(echo "$t1 - $t0" | bc)" "$cpu" "$rss" "$l" "$commit" "$parquet_bytes" <<'PY' | tee -a "$results"
+import json, sys
+run = json.load(open(sys.argv[1]))
+n, limit, wall, cpu, rss, load1, commit, pq = sys.argv[2:]
+print(json.dumps({
+    "engine": "crm", "task": "nightly_scale", "n": int(n), "memory_limit": limit,
+    "seconds": round(float(wall), 1), "cpu_s": float(cpu), "peak_rss_mb": round(int(rss) / 1024, 1),
+    "rows_per_s": round(int(n) / float(wall)), "spilled_mb": round(run["spilled_bytes"] / 2**20, 1),
+    "spill_files": run["spill_files"], "transactions_parquet_mb": round(int(pq) / 2**20, 1),
+    "marts": {m["mart"]: m["rows"] for m in run["marts"]}, "load1": float(load1), "commit": commit,
+}))
+PY
