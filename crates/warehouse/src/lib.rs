@@ -24,6 +24,7 @@ mod load;
 mod location;
 mod lock;
 mod marts;
+mod s3;
 mod tables;
 
 pub use bookkeeping::{HistoryRow, LOAD_HISTORY, QUARANTINE, RunRecord};

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -41,7 +41,7 @@ impl Warehouse {
     /// endpoint) for remote roots.
     pub fn open_with_options(
         location: &str,
-        storage_options: HashMap<String, String>,
+        mut storage_options: HashMap<String, String>,
     ) -> Result<Warehouse> {
         let root = root_url(location)?;
         let (store, prefix) = if root.scheme() == "file" {
@@ -56,7 +56,23 @@ impl Warehouse {
             let store: Arc<dyn ObjectStore> = Arc::new(
                 object_store::local::LocalFileSystem::new_with_prefix(&path)?,
             );
+            // Object-store settings mean nothing to a local directory.
+            storage_options.clear();
             (store, ObjectPath::default())
+        } else if crate::s3::is_s3(&root) {
+            let bad = |reason: String| Error::Location {
+                location: location.into(),
+                reason,
+            };
+            crate::s3::check_options(&storage_options).map_err(bad)?;
+            if root.host_str().is_none_or(str::is_empty) {
+                return Err(bad("no bucket: expected s3://bucket/prefix".into()));
+            }
+            crate::s3::register();
+            let store: Arc<dyn ObjectStore> =
+                crate::s3::store(&root, &storage_options).map_err(|e| bad(e.to_string()))?;
+            let prefix = crate::s3::path_in_bucket(&root).map_err(|e| bad(e.to_string()))?;
+            (store, prefix)
         } else {
             let (store, prefix) = object_store::parse_url_opts(&root, storage_options.iter())
                 .map_err(|e| Error::Location {
@@ -132,6 +148,39 @@ impl Warehouse {
             .put(&self.object_path(relative), bytes.into())
             .await?;
         Ok(())
+    }
+}
+
+impl Warehouse {
+    /// Checks that the store refuses a second create-if-absent put of one
+    /// object: Delta commits and the run lock rely on it. An S3-compatible
+    /// store that ignores `If-None-Match: *` would let two concurrent commits
+    /// overwrite each other. `crm init` runs this check.
+    pub async fn check_conditional_put(&self) -> Result<()> {
+        let path = self.object_path(&format!("_crm/probe-{}", uuid::Uuid::new_v4()));
+        let create = || PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        self.store
+            .put_opts(&path, b"1".to_vec().into(), create())
+            .await?;
+        let second = self
+            .store
+            .put_opts(&path, b"2".to_vec().into(), create())
+            .await;
+        let _ = self.store.delete(&path).await;
+        match second {
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+            Ok(_) => Err(Error::Location {
+                location: self.root.to_string(),
+                reason: "the store overwrote an object on a create-if-absent put \
+                         (If-None-Match: *); it does not support conditional writes, \
+                         so concurrent commits could be lost"
+                    .into(),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

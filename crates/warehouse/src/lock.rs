@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use object_store::{ObjectStoreExt, PutMode, PutOptions};
+use object_store::{ObjectStoreExt, PutMode, PutOptions, UpdateVersion};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -129,26 +129,35 @@ impl Warehouse {
         loop {
             let info = LockInfo::mine(run_id);
             let body = serde_json::to_vec_pretty(&info).expect("lock info serialises");
-            let opts = PutOptions {
+            let guard = |info| LockGuard {
+                warehouse: self.clone(),
+                path: relative.clone(),
+                info,
+                released: false,
+            };
+            let create = PutOptions {
                 mode: PutMode::Create,
                 ..PutOptions::default()
             };
-            match self.store().put_opts(&path, body.into(), opts).await {
-                Ok(_) => {
-                    return Ok(LockGuard {
-                        warehouse: self.clone(),
-                        path: relative,
-                        info,
-                        released: false,
-                    });
-                }
+            match self
+                .store()
+                .put_opts(&path, body.clone().into(), create)
+                .await
+            {
+                Ok(_) => return Ok(guard(info)),
                 Err(object_store::Error::AlreadyExists { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
-            let holder = match self.read_file(&relative).await? {
-                Some(bytes) => serde_json::from_slice::<LockInfo>(&bytes).ok(),
-                None => continue, // released meanwhile
+            let found = match self.store().get(&path).await {
+                Ok(found) => found,
+                Err(object_store::Error::NotFound { .. }) => continue, // released meanwhile
+                Err(e) => return Err(e.into()),
             };
+            let seen = UpdateVersion {
+                e_tag: found.meta.e_tag.clone(),
+                version: found.meta.version.clone(),
+            };
+            let holder = serde_json::from_slice::<LockInfo>(&found.bytes().await?).ok();
             match holder {
                 Some(h) if !h.is_stale() => {
                     if !wait {
@@ -157,10 +166,32 @@ impl Warehouse {
                     tokio::time::sleep(WAIT_POLL).await;
                 }
                 // Stale or unreadable (a crash while writing it): take it over.
-                _ => match self.store().delete(&path).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                },
+                // On object storage the takeover replaces exactly the object
+                // read above (If-Match), so two runs taking over at once cannot
+                // both win.
+                _ => {
+                    let replace = PutOptions {
+                        mode: PutMode::Update(seen),
+                        ..PutOptions::default()
+                    };
+                    match self.store().put_opts(&path, body.into(), replace).await {
+                        Ok(_) => return Ok(guard(info)),
+                        // Someone else took it over or released it: look again.
+                        Err(
+                            object_store::Error::Precondition { .. }
+                            | object_store::Error::NotFound { .. },
+                        ) => {}
+                        // A local disk has no compare-and-swap: remove it, then
+                        // race on the create-if-absent put.
+                        Err(object_store::Error::NotImplemented { .. }) => {
+                            match self.store().delete(&path).await {
+                                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                                Err(e) => return Err(e.into()),
+                            }
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
         }
     }
