@@ -53,7 +53,8 @@ impl Ctx {
         let config = match (&config_file, default_path) {
             (Some(p), _) => Config::load(p)?,
             (None, Some(p)) if p.exists() => Config::load(&p)?,
-            _ => Config::default(),
+            (None, Some(_)) => Config::default(),
+            (None, None) => remote_config(&location)?,
         };
         let tz: chrono_tz::Tz = config.timezone.parse().map_err(|_| {
             anyhow::anyhow!(
@@ -105,7 +106,7 @@ impl Ctx {
     }
 
     pub fn warehouse(&self) -> Result<Warehouse> {
-        Warehouse::open(&self.location)
+        Warehouse::open_with_options(&self.location, self.config.storage.options())
             .with_context(|| format!("cannot open the warehouse at {}", self.location))
     }
 
@@ -199,6 +200,34 @@ impl Ctx {
             eprintln!("{line}");
         }
     }
+}
+
+/// The crm.toml at the root of an object-store warehouse, read with the
+/// store settings of the environment (the AWS variables); the defaults when
+/// there is none. Its `[storage]` section cannot apply (the store is already
+/// open) and is ignored: store settings come from the environment or from a
+/// file given with `--config`.
+fn remote_config(location: &str) -> Result<Config> {
+    let wh = Warehouse::open(location)
+        .with_context(|| format!("cannot open the warehouse at {location}"))?;
+    let read = wh.read_file("crm.toml");
+    let bytes = match tokio::runtime::Handle::try_current() {
+        Ok(handle) => tokio::task::block_in_place(|| handle.block_on(read)),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(read),
+    }
+    .with_context(|| format!("cannot read {}crm.toml", wh.root()))?;
+    let Some(bytes) = bytes else {
+        return Ok(Config::default());
+    };
+    let text =
+        String::from_utf8(bytes).with_context(|| format!("{}crm.toml is not UTF-8", wh.root()))?;
+    let mut config = Config::parse(&text)
+        .map_err(|m| anyhow::anyhow!("config {}crm.toml is not valid: {m}", wh.root()))?;
+    config.storage = Default::default();
+    Ok(config)
 }
 
 /// Prints a one-line error and picks the exit code: 4 when the warehouse is

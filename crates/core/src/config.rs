@@ -4,6 +4,7 @@
 //! configuration. Unknown keys are errors: a typo must not silently fall
 //! back to a default. `crm init` writes [`Config::commented_default`].
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -35,6 +36,7 @@ pub struct Config {
     pub traffic_light: crate::funnel::TrafficLightConfig,
     pub report: ReportConfig,
     pub export: ExportConfig,
+    pub storage: StorageConfig,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             traffic_light: crate::funnel::TrafficLightConfig::default(),
             report: ReportConfig::default(),
             export: ExportConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -114,6 +117,65 @@ impl Default for ExportConfig {
         ExportConfig {
             encoding: "utf-8".into(),
         }
+    }
+}
+
+/// `[storage]`: how to reach an object-store warehouse (`s3://bucket/prefix`).
+/// An empty or absent value leaves the setting to the standard AWS variables
+/// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...); a value given
+/// here wins over them. Ignored for a local warehouse. Because the store must be
+/// open before a bucket's own crm.toml can be read, this section counts only in
+/// a file given with `--config`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// S3 endpoint, e.g. "http://127.0.0.1:9000" for MinIO (AWS_ENDPOINT_URL).
+    pub endpoint: String,
+    /// Region (AWS_REGION / AWS_DEFAULT_REGION).
+    pub region: String,
+    /// Static credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    /// Allow plain http:// endpoints (AWS_ALLOW_HTTP).
+    pub allow_http: Option<bool>,
+    /// Address buckets as bucket.endpoint instead of endpoint/bucket.
+    pub virtual_hosted_style: Option<bool>,
+    /// Any other object_store S3 option by its key, e.g. aws_request_payer = "true".
+    pub options: BTreeMap<String, String>,
+}
+
+impl StorageConfig {
+    /// The settings as object_store option keys; unset ones are left out.
+    pub fn options(&self) -> HashMap<String, String> {
+        let mut out: HashMap<String, String> = self
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, value) in [
+            ("aws_endpoint_url", &self.endpoint),
+            ("aws_region", &self.region),
+            ("aws_access_key_id", &self.access_key_id),
+            ("aws_secret_access_key", &self.secret_access_key),
+            ("aws_session_token", &self.session_token),
+        ] {
+            if !value.trim().is_empty() {
+                out.insert(key.into(), value.trim().into());
+            }
+        }
+        for (key, value) in [
+            ("aws_allow_http", self.allow_http),
+            (
+                "aws_virtual_hosted_style_request",
+                self.virtual_hosted_style,
+            ),
+        ] {
+            if let Some(v) = value {
+                out.insert(key.into(), v.to_string());
+            }
+        }
+        out
     }
 }
 
@@ -206,6 +268,21 @@ mod tests {
     fn typos_are_errors_not_silent_defaults() {
         let err = Config::parse("[ingest]\nphone_regoin = \"KZ\"\n").unwrap_err();
         assert!(err.contains("phone_regoin"), "{err}");
+    }
+
+    #[test]
+    fn storage_settings_become_object_store_options() {
+        let c = Config::parse(
+            "[storage]\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\n\
+             [storage.options]\naws_request_payer = \"true\"\n",
+        )
+        .unwrap();
+        let o = c.storage.options();
+        assert_eq!(o["aws_endpoint_url"], "http://127.0.0.1:9000");
+        assert_eq!(o["aws_allow_http"], "true");
+        assert_eq!(o["aws_request_payer"], "true");
+        assert!(!o.contains_key("aws_region"));
+        assert!(Config::default().storage.options().is_empty());
     }
 
     #[test]

@@ -13,6 +13,12 @@ pub struct Args {
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let wh = ctx.warehouse()?;
+    if wh.local_root().is_none() {
+        // Delta commits and the run lock rely on create-if-absent puts.
+        wh.check_conditional_put()
+            .await
+            .with_context(|| format!("{} cannot hold a crm warehouse", wh.root()))?;
+    }
     let existing = wh.read_file("crm.toml").await?;
     if existing.is_some() && !args.force {
         ctx.info(&format!(
