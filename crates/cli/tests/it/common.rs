@@ -5,6 +5,14 @@ use std::process::{Command, Output};
 
 pub struct Crm {
     pub dir: Scratch,
+    /// A warehouse URL and the environment that reaches it, used instead of
+    /// `dir/wh` (the object-storage tests).
+    pub remote: Option<Remote>,
+}
+
+pub struct Remote {
+    pub url: String,
+    pub env: Vec<(String, String)>,
 }
 
 /// The test's scratch folder: temporary, or kept for other test processes
@@ -27,6 +35,18 @@ impl Crm {
     pub fn new() -> Crm {
         Crm {
             dir: Scratch::Temp(tempfile::tempdir().expect("temp dir")),
+            remote: None,
+        }
+    }
+
+    /// A crm whose warehouse is the object-store `url`, reached with `env`.
+    pub fn remote(url: &str, env: &[(String, String)]) -> Crm {
+        Crm {
+            remote: Some(Remote {
+                url: url.into(),
+                env: env.to_vec(),
+            }),
+            ..Crm::new()
         }
     }
 
@@ -35,6 +55,7 @@ impl Crm {
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Crm {
             dir: Scratch::Kept(dir),
+            remote: None,
         }
     }
 
@@ -51,7 +72,15 @@ impl Crm {
 
     pub fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_crm"));
-        c.arg("--warehouse").arg(self.warehouse());
+        match &self.remote {
+            Some(r) => {
+                c.arg("--warehouse").arg(&r.url);
+                c.envs(r.env.iter().map(|(k, v)| (k, v)));
+            }
+            None => {
+                c.arg("--warehouse").arg(self.warehouse());
+            }
+        }
         c.env_remove("CRM_WAREHOUSE");
         c
     }

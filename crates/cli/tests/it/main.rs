@@ -9,4 +9,5 @@ mod memory;
 mod quality;
 mod report;
 mod rfm;
+mod s3;
 mod sql;
