@@ -439,3 +439,87 @@ fn without_implied_stages_only_recorded_ones_count() {
     // proposal. Every other entry is recorded, the first or the reached stage.
     assert_eq!(f.column("entered"), vec!["13", "9", "4", "3", "3"]);
 }
+
+/// On a million generated interests, every interest ends exactly once (lost
+/// at a stage, won, or still open), each stage balances (entered = advanced
+/// + lost + open + won), and the wins and the total agree with the raw
+/// outcomes counted by pyarrow.
+#[test]
+fn outcome_accounting_balances_on_a_million_generated_interests() {
+    let crm = Crm::new();
+    let dir = crm.dir.path().join("gen");
+    crm.ok(
+        0,
+        &[
+            "gen",
+            "--transactions",
+            "1000000",
+            "--customers",
+            "5400000",
+            "--end-date",
+            "2026-06-30",
+            "--dir",
+            dir.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    for table in ["interests", "interest_stages"] {
+        let files: Vec<String> = std::fs::read_dir(dir.join(table))
+            .unwrap()
+            .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+            .collect();
+        let mut args = vec!["load", "--table", table, "-q"];
+        args.extend(files.iter().map(String::as_str));
+        crm.ok(0, &args);
+    }
+    let f = Csv::parse(&crm.ok(0, &["funnel", "--as-of", "2026-06-30", "--format", "csv"]));
+    let ints = |c: &str| -> Vec<i64> { f.column(c).iter().map(|v| v.parse().unwrap()).collect() };
+    let (entered, advanced, lost, open, won) = (
+        ints("entered"),
+        ints("advanced"),
+        ints("lost"),
+        ints("still_open"),
+        ints("won"),
+    );
+    for i in 0..entered.len() {
+        assert_eq!(
+            entered[i],
+            advanced[i] + lost[i] + open[i] + won[i],
+            "stage {i}"
+        );
+        if i > 0 {
+            assert!(entered[i] <= entered[i - 1] + ints("implied")[i]);
+        }
+    }
+    let ended: i64 = lost.iter().chain(&open).chain(&won).sum();
+    assert_eq!(ended, entered[0], "every interest ends exactly once");
+
+    let raw = std::process::Command::new(crate::common::python())
+        .arg("-c")
+        .arg(
+            "import sys, collections, pyarrow.dataset as ds\n\
+             c = collections.Counter(ds.dataset(sys.argv[1]).to_table(columns=['outcome']).column('outcome').to_pylist())\n\
+             print(sum(c.values()), c['won'], c['lost'] + c['open'])",
+        )
+        .arg(dir.join("interests"))
+        .output()
+        .unwrap();
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    let raw: Vec<i64> = String::from_utf8(raw.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!(raw[0] >= 1_000_000, "only {} interests generated", raw[0]);
+    assert_eq!(entered[0], raw[0], "every interest enters the first stage");
+    assert_eq!(won.iter().sum::<i64>(), raw[1], "wins");
+    assert_eq!(
+        lost.iter().chain(&open).sum::<i64>(),
+        raw[2],
+        "losses and open interests"
+    );
+}
