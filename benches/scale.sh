@@ -59,3 +59,18 @@ print(json.dumps({
     "marts": {m["mart"]: m["rows"] for m in run["marts"]}, "load1": float(load1), "commit": commit,
 }))
 PY
+
+# With REPORT=1: the dashboard for the same date, on the marts just written
+# (customers = n/20, so 20M transactions give the 1M-customer report benchmark).
+if [ "${REPORT:-0}" = 1 ]; then
+  l=$(cut -d' ' -f1 /proc/loadavg)
+  t0=$(date +%s.%N)
+  /usr/bin/time -v -o "$data/time-report.txt" \
+    "$crm" --warehouse "$wh" report --as-of $as_of --out "$data/report-$n" -q >/dev/null
+  t1=$(date +%s.%N)
+  rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$data/time-report.txt")
+  customers=$("$crm" --warehouse "$wh" sql "SELECT count(*) FROM rfm_customer WHERE as_of = DATE '$as_of'" --format csv | tail -1)
+  printf '{"engine":"crm","task":"report","n":%s,"customers":%s,"seconds":%.2f,"peak_rss_mb":%.1f,"html_kb":%s,"load1":%s,"commit":"%s"}\n' \
+    "$n" "$customers" "$(echo "$t1 - $t0" | bc)" "$(echo "$rss / 1024" | bc -l)" \
+    "$(( $(stat -c %s "$data/report-$n/dashboard.html") / 1024 ))" "$l" "$commit" | tee -a "$results"
+fi
