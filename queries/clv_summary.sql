@@ -21,17 +21,15 @@ WITH purchase_days AS (
     WHERE customer_id IS NOT NULL AND amount >= 0 AND ts < {calibration_end_exclusive}
     GROUP BY customer_id, CAST(ts AS DATE)
 ),
-ranked AS (
-    SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY d) AS n
-    FROM purchase_days
-),
 calibration AS (
     SELECT customer_id,
            COUNT(*) - 1                                    AS x,
            MIN(d)                                          AS first_purchase,
            MAX(d)                                          AS last_purchase,
-           SUM(CASE WHEN n > 1 THEN spend END)             AS repeat_spend
-    FROM ranked
+           -- The first day's spend is not a repeat. An ordered aggregate
+           -- finds it per customer without sorting every purchase day.
+           SUM(spend) - FIRST_VALUE(spend ORDER BY d)      AS repeat_spend
+    FROM purchase_days
     GROUP BY customer_id
 ),
 refunds AS (

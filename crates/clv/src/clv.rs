@@ -86,8 +86,77 @@ pub struct CustomerValue {
     pub clv: f64,
 }
 
+/// What a customer's `(x, t_x, T)` alone decides: expected purchases over
+/// the horizon, P(alive), and the discounted expected purchases per month,
+/// whose product with the expected spend is the CLV.
+#[derive(Debug, Clone, Copy)]
+struct PatternValue {
+    expected_purchases: f64,
+    p_alive: f64,
+    discounted_purchases: f64,
+}
+
+fn pattern_value<M: TransactionModel + ?Sized>(
+    model: &M,
+    customer: &Customer,
+    settings: &ClvSettings,
+) -> Result<PatternValue> {
+    let month = settings.time_unit.periods_per_month();
+    let (mut previous, mut discounted, mut discount) = (0.0, 0.0, 1.0);
+    for i in 1..=settings.months {
+        let cumulative = model.expected_purchases(customer, f64::from(i) * month)?;
+        discount /= 1.0 + settings.monthly_discount_rate;
+        discounted += (cumulative - previous) * discount;
+        previous = cumulative;
+    }
+    Ok(PatternValue {
+        // The horizon is `months` whole months: the last cumulative value.
+        expected_purchases: previous,
+        p_alive: model.p_alive(customer)?,
+        discounted_purchases: discounted,
+    })
+}
+
+/// Customers as indices into their distinct `(x, t_x, T)` patterns.
+fn distinct_patterns(customers: &[Customer]) -> Result<(Vec<Customer>, Vec<usize>)> {
+    use std::collections::HashMap;
+    let mut index: HashMap<(u32, u64, u64), usize> = HashMap::new();
+    let mut patterns: Vec<Customer> = Vec::new();
+    let mut slot = Vec::with_capacity(customers.len());
+    for (i, c) in customers.iter().enumerate() {
+        c.validate(i)?;
+        let key = (c.frequency, c.recency.to_bits(), c.age.to_bits());
+        let k = *index.entry(key).or_insert_with(|| {
+            patterns.push(*c);
+            patterns.len() - 1
+        });
+        slot.push(k);
+    }
+    Ok((patterns, slot))
+}
+
+/// `E[Y(t)]` for many customers, in parallel, once per distinct pattern.
+pub fn expected_purchases_many<M: TransactionModel + ?Sized>(
+    model: &M,
+    customers: &[Customer],
+    t: f64,
+) -> Result<Vec<f64>> {
+    use rayon::prelude::*;
+    let (patterns, slot) = distinct_patterns(customers)?;
+    let values: Vec<f64> = patterns
+        .par_iter()
+        .map(|c| model.expected_purchases(c, t))
+        .collect::<Result<_>>()?;
+    Ok(slot.into_iter().map(|k| values[k]).collect())
+}
+
 /// Scores many customers in parallel: expected purchases over the CLV horizon, P(alive), expected
 /// spend and CLV. `expected_spend[i]` belongs to `customers[i]`.
+///
+/// The model is evaluated once per distinct `(x, t_x, T)` pattern, not per customer: many
+/// customers share one (the same purchase days, the same first purchase), and the work and the
+/// memory of the model part then grow with the patterns. CLV is the customer's expected spend
+/// times the pattern's discounted expected purchases.
 pub fn score_customers<M: TransactionModel + ?Sized>(
     model: &M,
     customers: &[Customer],
@@ -102,18 +171,28 @@ pub fn score_customers<M: TransactionModel + ?Sized>(
             expected_spend.len()
         )));
     }
-    let horizon = f64::from(settings.months) * settings.time_unit.periods_per_month();
-    customers
+    settings.validate()?;
+    let (patterns, slot) = distinct_patterns(customers)?;
+    let values: Vec<PatternValue> = patterns
         .par_iter()
-        .zip(expected_spend.par_iter())
-        .enumerate()
-        .map(|(index, (c, &m))| {
-            c.validate(index)?;
+        .map(|c| pattern_value(model, c, settings))
+        .collect::<Result<_>>()?;
+    customers
+        .iter()
+        .zip(expected_spend)
+        .zip(slot)
+        .map(|((_, &m), k)| {
+            if !m.is_finite() {
+                return Err(Error::InvalidOption(format!(
+                    "expected spend must be finite, found {m}"
+                )));
+            }
+            let v = values[k];
             Ok(CustomerValue {
-                expected_purchases: model.expected_purchases(c, horizon)?,
-                p_alive: model.p_alive(c)?,
+                expected_purchases: v.expected_purchases,
+                p_alive: v.p_alive,
                 expected_spend: m,
-                clv: customer_lifetime_value(model, c, m, settings)?,
+                clv: finite_output(m * v.discounted_purchases, "CLV")?,
             })
         })
         .collect()
