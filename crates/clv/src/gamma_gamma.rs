@@ -170,10 +170,70 @@ pub fn spend_patterns(
     Ok((patterns, excluded))
 }
 
+/// The Gamma-Gamma log-likelihood, summed so that one evaluation costs one
+/// logarithm per pattern. Per pattern it is
+/// `lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q·ln v + (px−1)·ln m + px·ln x − (px+q)·ln(xm+v)`:
+/// the Gamma terms depend on x only (summed per distinct x), the `ln m` and
+/// `ln x` terms are parameter-free sums scaled by p, and only `ln(xm+v)` needs
+/// every pattern at every step of the optimiser.
+struct SpendSums {
+    /// (x, customers with that x).
+    by_frequency: Vec<(f64, f64)>,
+    customers: f64,
+    /// Σ c·x·ln m, Σ c·ln m, Σ c·x·ln x.
+    x_ln_m: f64,
+    ln_m: f64,
+    x_ln_x: f64,
+    /// (x, m, c) per pattern.
+    patterns: Vec<(f64, f64, f64)>,
+}
+
+impl SpendSums {
+    fn new(patterns: &[SpendPattern]) -> Self {
+        let mut by_frequency: BTreeMap<u32, f64> = BTreeMap::new();
+        let (mut customers, mut x_ln_m, mut ln_m, mut x_ln_x) = (0.0, 0.0, 0.0, 0.0);
+        for s in patterns {
+            let (x, m, c) = (f64::from(s.frequency), s.monetary, s.count as f64);
+            *by_frequency.entry(s.frequency).or_insert(0.0) += c;
+            customers += c;
+            x_ln_m += c * x * m.ln();
+            ln_m += c * m.ln();
+            x_ln_x += c * x * x.ln();
+        }
+        SpendSums {
+            by_frequency: by_frequency
+                .into_iter()
+                .map(|(x, n)| (f64::from(x), n))
+                .collect(),
+            customers,
+            x_ln_m,
+            ln_m,
+            x_ln_x,
+            patterns: patterns
+                .iter()
+                .map(|s| (f64::from(s.frequency), s.monetary, s.count as f64))
+                .collect(),
+        }
+    }
+
+    fn total_ll(&self, params: &GammaGammaParams) -> f64 {
+        let GammaGammaParams { p, q, v } = *params;
+        let gammas: f64 = self
+            .by_frequency
+            .iter()
+            .map(|&(x, n)| n * (ln_gamma(p * x + q) - ln_gamma(p * x)))
+            .sum();
+        let fixed = self.customers * (q * v.ln() - ln_gamma(q)) + p * self.x_ln_m - self.ln_m
+            + p * self.x_ln_x;
+        let tail = weighted_sum(&self.patterns, |&(x, m, c)| {
+            c * (p * x + q) * (x * m + v).ln()
+        });
+        gammas + fixed - tail
+    }
+}
+
 fn total_ll(params: &GammaGammaParams, patterns: &[SpendPattern]) -> f64 {
-    weighted_sum(patterns, |s| {
-        s.count as f64 * params.ln_likelihood(f64::from(s.frequency), s.monetary)
-    })
+    SpendSums::new(patterns).total_ll(params)
 }
 
 /// Total log-likelihood over the repeat buyers with positive spend.
@@ -196,7 +256,8 @@ pub fn fit(
         return Err(Error::EmptyInput);
     }
     let n: u64 = patterns.iter().map(|p| p.count).sum();
-    let ll = |v: &[f64]| total_ll(&GammaGammaParams::from_slice(v), &patterns);
+    let sums = SpendSums::new(&patterns);
+    let ll = |v: &[f64]| sums.total_ll(&GammaGammaParams::from_slice(v));
     let problem = MleProblem {
         model: "gamma_gamma",
         names: GammaGammaParams::NAMES,
