@@ -13,29 +13,10 @@
 --   which counts and reports it.
 -- * Customers whose first purchase falls after {calibration_end} are not in
 --   the calibration cohort and are left out; anonymous receipts take no part.
-WITH purchase_days AS (
-    SELECT customer_id,
-           CAST(ts AS DATE) AS d,
-           SUM(amount)      AS spend
-    FROM transactions
-    WHERE customer_id IS NOT NULL AND amount >= 0 AND ts < {calibration_end_exclusive}
-    GROUP BY customer_id, CAST(ts AS DATE)
-),
-calibration AS (
-    SELECT customer_id,
-           COUNT(*) - 1                                    AS x,
-           MIN(d)                                          AS first_purchase,
-           MAX(d)                                          AS last_purchase,
-           -- The first day's spend is not a repeat. An ordered aggregate
-           -- finds it per customer without sorting every purchase day.
-           SUM(spend) - FIRST_VALUE(spend ORDER BY d)      AS repeat_spend
-    FROM purchase_days
-    GROUP BY customer_id
-),
-refunds AS (
+WITH refunds AS (
     SELECT t.customer_id, SUM(t.amount) AS refund_total
     FROM transactions AS t
-    JOIN calibration AS c ON c.customer_id = t.customer_id
+    JOIN clv_calibration_rows AS c ON c.customer_id = t.customer_id
     WHERE t.amount < 0 AND t.ts < {calibration_end_exclusive}
       AND CAST(t.ts AS DATE) > c.first_purchase
     GROUP BY t.customer_id
@@ -62,7 +43,7 @@ SELECT
     CAST(COALESCE(h.x_holdout, 0) AS DOUBLE)                                                AS x_holdout,
     CAST(COALESCE(h.spend_holdout, 0) AS DOUBLE)                                            AS spend_holdout,
     CAST(CAST(DATE '{holdout_end}' AS INT) - CAST(DATE '{calibration_end}' AS INT) AS DOUBLE) / {unit_days} AS duration_holdout
-FROM calibration AS c
+FROM clv_calibration_rows AS c
 LEFT JOIN refunds AS r ON r.customer_id = c.customer_id
 LEFT JOIN holdout AS h ON h.customer_id = c.customer_id
 ORDER BY c.customer_id

@@ -671,6 +671,10 @@ impl Engine {
             )));
         }
         let params = summary_params(window)?;
+        let calibration = self
+            .collect_sql(&render("clv_calibration", &params)?)
+            .await?;
+        self.register_rows("clv_calibration_rows", &calibration)?;
         let t = self.collect_sql(&render("clv_summary", &params)?).await?;
         self.register_rows("clv_summary_rows", &t)?;
         ClvSummary::from_table(&t, window.unit)

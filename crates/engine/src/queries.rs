@@ -25,6 +25,7 @@ queries!(
     "rfm_segment",
     "rfm_birthdays",
     "rfm_migration",
+    "clv_calibration",
     "clv_summary",
     "clv_tracking",
     "clv_customer",
