@@ -172,20 +172,21 @@ impl Engine {
             .await?;
         self.register_view("funnel_customer_segment", segments)?;
         let params = funnel_params(as_of, cfg)?;
+        // Materialised once: funnel_interest, funnel_reach and funnel_issues
+        // refer to the entries six times between them, and a view would
+        // recompute the stage mapping for every reference.
         let entries = self
-            .context()
-            .sql(&render("funnel_entries", &params)?)
+            .collect_sql(&render("funnel_entries", &params)?)
             .await?;
-        self.register_view("funnel_entries", entries)?;
+        self.register_rows("funnel_entries", &entries)?;
         let interests = self
             .collect_sql(&render("funnel_interest", &params)?)
             .await?;
         self.register_rows("funnel_interest_now", &interests)?;
         let reach = self
-            .context()
-            .sql(&render("funnel_reach", &params)?)
+            .collect_sql(&render("funnel_reach", &params)?)
             .await?;
-        self.register_view("funnel_reach", reach)?;
+        self.register_rows("funnel_reach", &reach)?;
         Ok(interests)
     }
 

@@ -55,7 +55,18 @@ impl Engine {
 
     /// Registers materialised rows as a table called `name`.
     pub(crate) fn register_rows(&self, name: &str, t: &Table) -> Result<()> {
-        let mem = MemTable::try_new(t.schema.clone(), vec![t.batches.clone()])?;
+        // Batches dealt round-robin into one partition per core, so that
+        // plans over materialised rows run in parallel from the scan on.
+        let n = self.context().copied_config().target_partitions().max(1);
+        let mut partitions = vec![Vec::new(); n];
+        for (i, b) in t.batches.iter().enumerate() {
+            partitions[i % n].push(b.clone());
+        }
+        partitions.retain(|p| !p.is_empty());
+        if partitions.is_empty() {
+            partitions.push(Vec::new());
+        }
+        let mem = MemTable::try_new(t.schema.clone(), partitions)?;
         self.context().deregister_table(name)?;
         self.context().register_table(name, Arc::new(mem))?;
         Ok(())
