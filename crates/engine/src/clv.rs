@@ -714,9 +714,8 @@ impl Engine {
         })?;
         let unit = time_unit(window.unit);
         let horizon = summary.holdout_length;
-        let predicted =
-            crm_clv::clv::expected_purchases_many(tm, &summary.customers, horizon)
-                .map_err(model_error)?;
+        let predicted = crm_clv::clv::expected_purchases_many(tm, &summary.customers, horizon)
+            .map_err(model_error)?;
         let window_units = f64::from(cfg.retention_window_days) / f64::from(window.unit.days());
         let retention =
             validation::retention_rate(&summary.customers, window_units).map_err(model_error)?;

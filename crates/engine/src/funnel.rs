@@ -183,9 +183,7 @@ impl Engine {
             .collect_sql(&render("funnel_interest", &params)?)
             .await?;
         self.register_rows("funnel_interest_now", &interests)?;
-        let reach = self
-            .collect_sql(&render("funnel_reach", &params)?)
-            .await?;
+        let reach = self.collect_sql(&render("funnel_reach", &params)?).await?;
         self.register_rows("funnel_reach", &reach)?;
         Ok(interests)
     }

@@ -441,9 +441,9 @@ fn without_implied_stages_only_recorded_ones_count() {
 }
 
 /// On a million generated interests, every interest ends exactly once (lost
-/// at a stage, won, or still open), each stage balances (entered = advanced
-/// + lost + open + won), and the wins and the total agree with the raw
-/// outcomes counted by pyarrow.
+/// at a stage, won, or still open), each stage balances (entered equals
+/// advanced, lost, open and won together), and the wins and the total agree
+/// with the raw outcomes counted by pyarrow.
 #[test]
 fn outcome_accounting_balances_on_a_million_generated_interests() {
     let crm = Crm::new();

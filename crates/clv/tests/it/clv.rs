@@ -151,7 +151,10 @@ fn all_2357_customers_match_lifetimes_predictions() {
     let many = crm_clv::clv::expected_purchases_many(&bg, &customers, 39.0).unwrap();
     for (i, (c, s)) in customers.iter().zip(&scored).enumerate() {
         let direct = customer_lifetime_value(&bg, c, spends[i], &SETTINGS).unwrap();
-        assert!((s.clv - direct).abs() <= 1e-12 * direct.abs().max(1.0), "CLV of {i}");
+        assert!(
+            (s.clv - direct).abs() <= 1e-12 * direct.abs().max(1.0),
+            "CLV of {i}"
+        );
         assert_eq!(s.p_alive, bg.p_alive(c).unwrap());
         assert_eq!(many[i], bg.expected_purchases(c, 39.0).unwrap());
     }
