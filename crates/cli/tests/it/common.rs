@@ -103,6 +103,18 @@ impl Crm {
         String::from_utf8(out.stdout).expect("utf-8 output")
     }
 
+    /// Exports every mart as Parquet into `<scratch>/marts/` and returns that folder.
+    pub fn export_marts(&self) -> PathBuf {
+        let dir = self.dir.path().join("marts");
+        std::fs::create_dir(&dir).expect("a fresh marts folder");
+        let dir_arg = dir.to_str().expect("a UTF-8 path").to_string();
+        self.ok(
+            0,
+            &["export", "marts", "--format", "parquet", "--out", &dir_arg],
+        );
+        dir
+    }
+
     /// `crm sql QUERY --format csv`, as lines.
     pub fn sql(&self, query: &str) -> Vec<String> {
         self.ok(0, &["sql", query, "--format", "csv"])

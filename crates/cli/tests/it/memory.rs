@@ -62,23 +62,7 @@ fn a_memory_limit_spills_and_changes_no_result() {
     );
 
     // Every mart, exported from both warehouses, holds the same rows.
-    let export = |crm: &Crm| {
-        let dir = crm.dir.path().join("marts");
-        std::fs::create_dir(&dir).unwrap();
-        crm.ok(
-            0,
-            &[
-                "export",
-                "marts",
-                "--format",
-                "parquet",
-                "--out",
-                dir.to_str().unwrap(),
-            ],
-        );
-        dir
-    };
-    let (a, b) = (export(&free), export(&bounded));
+    let (a, b) = (free.export_marts(), bounded.export_marts());
     let script = r#"
 import sys, glob, os
 import pandas as pd

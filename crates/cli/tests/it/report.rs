@@ -91,19 +91,7 @@ fn build_world(crm: &Crm) {
         report.join("dashboard.html"),
         "report prints the dashboard's path"
     );
-    let marts = root.join("marts");
-    std::fs::create_dir(&marts).unwrap();
-    crm.ok(
-        0,
-        &[
-            "export",
-            "marts",
-            "--format",
-            "parquet",
-            "--out",
-            marts.to_str().unwrap(),
-        ],
-    );
+    crm.export_marts();
     for (table, file) in [
         ("transactions", "transactions.parquet"),
         ("customers", "customers.parquet"),
