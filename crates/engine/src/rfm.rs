@@ -117,23 +117,23 @@ impl Engine {
             ("birthday_days", cfg.birthday_days.to_string()),
         ];
 
-        let base = self.context().sql(&render("rfm_base", &params)?).await?;
-        match cfg.score_within {
-            ScoreWithin::All => self.register_view("rfm_base", base)?,
+        // rfm_base is materialised (one row per customer): the scores read
+        // it several times, and a view would scan transactions each time.
+        let base = match cfg.score_within {
+            ScoreWithin::All => self.collect_sql(&render("rfm_base", &params)?).await?,
             ScoreWithin::MarketSegment => {
                 if !self.has_table("customers") {
                     return Err(Error::Invalid(
                         "[rfm] score_within = \"market_segment\" needs the customers table; load it first".into(),
                     ));
                 }
-                self.register_view("rfm_base_all", base)?;
-                let by = self
-                    .context()
-                    .sql(&render("rfm_base_by_segment", &params)?)
-                    .await?;
-                self.register_view("rfm_base", by)?;
+                let all = self.context().sql(&render("rfm_base", &params)?).await?;
+                self.register_view("rfm_base_all", all)?;
+                self.collect_sql(&render("rfm_base_by_segment", &params)?)
+                    .await?
             }
-        }
+        };
+        self.register_rows("rfm_base", &base)?;
         let scores_query = match cfg.method {
             ScoreMethod::Quantile => "rfm_scores_quantile",
             ScoreMethod::Thresholds => {
