@@ -184,6 +184,20 @@ pub(crate) fn looks_excel_mangled(s: &str) -> bool {
     {
         return false;
     }
+    // A day-month shape needs one to four digits on one side of the first
+    // separator, and scientific notation needs a '+'. Most ids with a
+    // separator (`SKU-009742`) have neither, and skip the month search below.
+    let bytes = s.as_bytes();
+    let short_number = |p: &[u8]| !p.is_empty() && p.len() <= 4 && p.iter().all(u8::is_ascii_digit);
+    let day_month_possible = [b'-', b'.', b' ', b'/'].iter().any(|sep| {
+        bytes
+            .iter()
+            .position(|b| b == sep)
+            .is_some_and(|i| short_number(&bytes[..i]) || short_number(&bytes[i + 1..]))
+    });
+    if !day_month_possible && !bytes.contains(&b'+') {
+        return looks_like_date_cell(bytes, s);
+    }
     let lower = s.to_lowercase();
     let is_month = |p: &str| {
         MONTHS
@@ -209,8 +223,11 @@ pub(crate) fn looks_excel_mangled(s: &str) -> bool {
             return true;
         }
     }
-    // A date cell from a workbook: 2024-05-01 or 2024-05-01 00:00:00.
-    let b = s.as_bytes();
+    looks_like_date_cell(bytes, s)
+}
+
+/// A date cell from a workbook: 2024-05-01 or 2024-05-01 00:00:00.
+fn looks_like_date_cell(b: &[u8], s: &str) -> bool {
     b.len() >= 10
         && b[..10].iter().enumerate().all(|(i, c)| match i {
             4 | 7 => *c == b'-',
@@ -255,12 +272,14 @@ impl Plan {
         let special = Specials::of(self);
         // One staging vector for the whole batch: no allocation per row.
         let mut vals: Vec<Val<'_>> = Vec::with_capacity(self.cols.len());
-        // Raw lines split at ASCII terminators, so when the batch's raw text
-        // is valid UTF-8 every line is, and the per-field check can be skipped.
-        let batch_is_utf8 =
-            matches!(self.encoding, Encoding::Utf8 | Encoding::Utf8Bom) && cells.raw_is_utf8();
+        // When every cell of the batch is valid UTF-8 (checked once), cells
+        // are cut from one `str` and the per-cell checks are skipped.
+        let utf8 = match self.encoding {
+            Encoding::Utf8 | Encoding::Utf8Bom => cells.cells_utf8(),
+            Encoding::Windows1251 => None,
+        };
         for row in 0..n {
-            let staged = self.stage_row(cells, row, &special, &mut vals, batch_is_utf8);
+            let staged = self.stage_row(cells, row, &special, &mut vals, utf8);
             match staged {
                 Ok(()) => {
                     key_buf.clear();
@@ -306,9 +325,15 @@ impl Plan {
     fn text<'a>(
         &'a self,
         cells: &'a CellBatch,
+        utf8: Option<&'a str>,
         row: usize,
         i: usize,
     ) -> Result<Cow<'a, str>, Refusal> {
+        if let Some(all) = utf8 {
+            return Ok(Cow::Borrowed(
+                cells.field_range(row, i).map_or("", |r| &all[r]),
+            ));
+        }
         let bytes = cells.field(row, i).unwrap_or_default();
         self.encoding.decode(bytes).ok_or_else(|| Refusal {
             reason: QuarantineReason::BadEncoding,
@@ -326,7 +351,7 @@ impl Plan {
         row: usize,
         special: &Specials,
         vals: &mut Vec<Val<'a>>,
-        batch_is_utf8: bool,
+        utf8: Option<&'a str>,
     ) -> Result<(), Refusal> {
         vals.clear();
         if let Some(issue) = cells.issue(row) {
@@ -347,7 +372,7 @@ impl Plan {
                 ),
             });
         }
-        if !batch_is_utf8 && matches!(self.encoding, Encoding::Utf8 | Encoding::Utf8Bom) {
+        if utf8.is_none() && matches!(self.encoding, Encoding::Utf8 | Encoding::Utf8Bom) {
             for i in 0..found {
                 if std::str::from_utf8(cells.field(row, i).unwrap_or_default()).is_err() {
                     return Err(Refusal {
@@ -365,7 +390,7 @@ impl Plan {
             let name = cp.col.name;
             let text: Option<Cow<'a, str>> = match &cp.src {
                 Src::Absent | Src::Derived => None,
-                Src::Field(i) => Some(trim_cow(self.text(cells, row, *i)?)),
+                Src::Field(i) => Some(trim_cow(self.text(cells, utf8, row, *i)?)),
                 Src::Const(c) => Some(Cow::Borrowed(c.as_str())),
                 Src::DerivedKey => Some(Cow::Owned(format!(
                     "{}:{}",
@@ -376,7 +401,7 @@ impl Plan {
                     let mut joined = String::new();
                     let mut complete = true;
                     for (k, i) in idx.iter().enumerate() {
-                        let part = self.text(cells, row, *i)?;
+                        let part = self.text(cells, utf8, row, *i)?;
                         let part = part.trim();
                         complete &= !part.is_empty();
                         if k > 0 {
@@ -513,7 +538,7 @@ impl Plan {
             vals.push(val);
         }
         if self.table == Table::Customers {
-            self.customer_contacts(cells, row, special, vals)?;
+            self.customer_contacts(cells, utf8, row, special, vals)?;
         }
         Ok(())
     }
@@ -523,6 +548,7 @@ impl Plan {
     fn customer_contacts<'a>(
         &'a self,
         cells: &'a CellBatch,
+        utf8: Option<&'a str>,
         row: usize,
         sp: &Specials,
         vals: &mut [Val<'a>],
@@ -566,7 +592,7 @@ impl Plan {
         if let Some(a) = sp.attributes {
             let mut obj = serde_json::Map::new();
             for (name, i) in &self.attributes {
-                let t = self.text(cells, row, *i)?;
+                let t = self.text(cells, utf8, row, *i)?;
                 let t = t.trim();
                 if !t.is_empty() {
                     obj.insert(name.clone(), serde_json::Value::String(t.to_string()));

@@ -204,3 +204,102 @@ fn crlf_lines_keep_numbers_and_raw_text_clean() {
     assert_eq!(l.quarantine[0].raw, "B,2024-01-01,x");
     assert_eq!(l.rows(), 2);
 }
+
+/// Chunks of 5 records: a quoted field whose newlines straddle the end of a
+/// chunk, then bad rows in later chunks. Every line number below was counted
+/// by hand from the file as written.
+#[test]
+fn line_numbers_stay_exact_across_chunk_boundaries() {
+    let mut body = String::new();
+    for i in 1..=4 {
+        body.push_str(&format!("T{i},1,2024-01-01,1.00,shop\n")); // lines 2..=5
+    }
+    // Record 5 closes the first chunk and spans lines 6, 7 and 8.
+    body.push_str("T5,1,2024-01-01,1.00,\"shop\nsecond\nthird\"\n");
+    for i in 6..=20 {
+        // Records 6..=20 are on lines 9..=23 (line = record + 3).
+        let amount = if i == 13 || i == 19 { "oops" } else { "2.00" };
+        body.push_str(&format!("T{i},1,2024-01-01,{amount},web\n"));
+    }
+    body.push_str("T6,1,2024-01-01,3.00,web\n"); // line 24: a key from the second chunk
+    let (_d, p) = tx(&body);
+    let mut o = options(Table::Transactions);
+    o.ingest.batch_rows = 5;
+    let l = load(&p, &o);
+    assert_eq!(l.rows_read, 21);
+    assert_eq!(
+        l.reasons(),
+        vec![
+            (16, ParseError, Some("amount".to_string())),
+            (22, ParseError, Some("amount".to_string())),
+            (24, DuplicateInFile, Some("transaction_id".to_string())),
+        ]
+    );
+    assert_eq!(l.quarantine[0].raw, "T13,1,2024-01-01,oops,web");
+    assert_eq!(l.rows(), 18);
+    assert_eq!(l.text("channel")[4].as_deref(), Some("shop\nsecond\nthird"));
+}
+
+/// One batch mixing valid UTF-8 (Cyrillic) with one row of Windows-1251
+/// bytes: only that row is refused, and the others keep their text.
+#[test]
+fn one_bad_utf8_row_does_not_spoil_its_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = "customer_id,full_name,city\n1,Иван,Москва\n"
+        .as_bytes()
+        .to_vec();
+    bytes.extend_from_slice(b"2,\xcf\xe5\xf2\xf0,Tver\n"); // "Петр" in Windows-1251
+    bytes.extend_from_slice("3,Анна,Тверь\n".as_bytes());
+    let p = fixture(&dir, "c.csv", bytes);
+    let mut o = options(Table::Customers);
+    o.encoding = Some("utf-8".into());
+    let l = load(&p, &o);
+    assert_eq!(l.reasons(), vec![(3, BadEncoding, None)]);
+    assert!(
+        l.quarantine[0].message.contains("field 2"),
+        "{}",
+        l.quarantine[0].message
+    );
+    assert_eq!(
+        l.text("full_name"),
+        vec![Some("Иван".into()), Some("Анна".into())]
+    );
+    assert_eq!(
+        l.text("city"),
+        vec![Some("Москва".into()), Some("Тверь".into())]
+    );
+}
+
+#[test]
+fn excel_mangled_shapes_and_ordinary_ids() {
+    for mangled in [
+        "01-May",
+        "May-01",
+        "1.май",
+        "15 янв",
+        "1/Jan",
+        "1.23E+11",
+        "7,91E+10",
+        "2024-05-01",
+        "2024-05-01 00:00:00",
+        "12-DEC.",
+    ] {
+        assert!(crm_ingest::looks_excel_mangled(mangled), "{mangled}");
+    }
+    for plain in [
+        "SKU-009742",
+        "M001",
+        "000123",
+        "A-1",
+        "1-2-3",
+        "2024-05-01 10:00:00",
+        "+79161234567",
+        "+7 916 123-45-67",
+        "ab.cd",
+        "12345-May",
+        "May-12345",
+        "Москва-1",
+    ] {
+        assert!(!crm_ingest::looks_excel_mangled(plain), "{plain}");
+    }
+}
