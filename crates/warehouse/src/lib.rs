@@ -25,11 +25,15 @@ mod location;
 mod lock;
 mod marts;
 mod s3;
+mod staging;
 mod tables;
 
 pub use bookkeeping::{HistoryRow, LOAD_HISTORY, QUARANTINE, RunRecord};
 pub use error::{Error, Result};
-pub use load::{LoadMode, LoadReport, LoadRequest, LoadedFile, fingerprint as load_fingerprint};
+pub use load::{
+    FileChunk, FileInput, FileStream, LoadMode, LoadReport, LoadRequest, SourceError,
+    fingerprint as load_fingerprint,
+};
 pub use location::Warehouse;
 pub use lock::{LockGuard, LockInfo};
 pub use marts::{AS_OF_COLUMN, MART_NAMES, RUN_ID_COLUMN};

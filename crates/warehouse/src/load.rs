@@ -2,7 +2,12 @@
 //!
 //! The protocol, in commit order:
 //! 1. a `started` row in `load_history` (skipped when resuming);
-//! 2. the data: one Delta commit per group of files carrying the same
+//! 2. the data. A single file into a table that does not exist yet is
+//!    streamed: its rows are written to Parquet files while it is parsed
+//!    (before step 1, which needs the counts and the file's fingerprint),
+//!    and the one commit that creates the table adds them all; files
+//!    written by a load that dies before that commit are orphans no reader
+//!    sees. Otherwise: one Delta commit per group of files carrying the same
 //!    columns (usually one). A table that does not exist yet is created and
 //!    written in a single commit; otherwise a MERGE on the natural key
 //!    inserts new rows, updates rows whose carried columns differ (columns a
@@ -18,10 +23,9 @@
 //! whose values are unchanged is not rewritten.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch};
 use chrono::NaiveDateTime;
 use crm_core::schema::LOAD_ID_COLUMN;
 use crm_core::{QuarantineRow, Table};
@@ -33,6 +37,7 @@ use serde::Serialize;
 use crate::bookkeeping::{COMMIT_RETRIES, HistoryRow};
 use crate::error::{Error, Result};
 use crate::location::Warehouse;
+use crate::staging;
 use crate::tables::TableKind;
 
 /// Key under which a commit's load id is kept in the Delta commit info.
@@ -56,27 +61,56 @@ impl LoadMode {
     }
 }
 
-/// One parsed file, ready to be written.
+/// An error from the source of a load's rows (the ingest reader), carried
+/// through the warehouse as text with the file it concerns.
+pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One stretch of a file as the reader yields it.
 #[derive(Debug, Clone)]
-pub struct LoadedFile {
-    /// As given on the command line.
-    pub path: String,
-    pub rows_read: u64,
-    /// Canonical columns the file carries; only these are updated.
-    pub present_columns: Vec<String>,
+pub struct FileChunk {
     /// Rows in `Table::arrow_schema()`; columns not carried are all null.
-    pub batches: Vec<RecordBatch>,
+    pub batch: RecordBatch,
     pub quarantine: Vec<QuarantineRow>,
+    /// `rows_read == batch.num_rows() + quarantine.len()`.
+    pub rows_read: u64,
 }
 
+/// An opened file whose rows arrive chunk by chunk, in file order.
+pub struct FileStream {
+    /// As given on the command line.
+    pub path: String,
+    /// Canonical columns the file carries; only these are updated.
+    pub present_columns: Vec<String>,
+    /// Blocking: parsing may run ahead on other threads, bounded.
+    pub chunks: Box<dyn Iterator<Item = std::result::Result<FileChunk, SourceError>> + Send>,
+}
+
+/// A file of a load, opened only when the load reaches it, so that at most
+/// one file's reader holds memory at a time.
+pub struct FileInput {
+    /// As given on the command line.
+    pub path: String,
+    pub open: Box<dyn FnOnce() -> std::result::Result<FileStream, SourceError> + Send>,
+}
+
+/// One parsed file, held in memory (the MERGE path).
 #[derive(Debug, Clone)]
+struct LoadedFile {
+    rows_read: u64,
+    present_columns: Vec<String>,
+    /// Rows in `Table::arrow_schema()`; columns not carried are all null.
+    batches: Vec<RecordBatch>,
+    quarantine: Vec<QuarantineRow>,
+}
+
 pub struct LoadRequest {
     pub table: Table,
     pub mode: LoadMode,
     /// Identifies the command: same table, mode and file contents, same
-    /// fingerprint (see [`fingerprint`]).
-    pub fingerprint: String,
-    pub files: Vec<LoadedFile>,
+    /// fingerprint (see [`fingerprint`]). Computing it reads every file, so
+    /// the load runs it on another core while it parses when it can.
+    pub fingerprint: FingerprintFn,
+    pub files: Vec<FileInput>,
     /// The load's clock, local wall-clock time in the configured zone.
     pub now: NaiveDateTime,
 }
@@ -130,63 +164,162 @@ struct Counts {
     version: Option<i64>,
 }
 
+impl Counts {
+    fn add(&mut self, c: Counts) {
+        self.inserted += c.inserted;
+        self.updated += c.updated;
+        self.deleted += c.deleted;
+        self.version = c.version.or(self.version);
+    }
+}
+
+fn check_accounting(rows_read: u64, rows_quarantined: u64) -> Result<()> {
+    if rows_quarantined > rows_read {
+        return Err(Error::Invalid(format!(
+            "{rows_quarantined} quarantined rows but only {rows_read} read"
+        )));
+    }
+    Ok(())
+}
+
+/// The `started` row of a load; `finish_load` completes it.
+fn history_row(
+    load_id: &str,
+    req: &LoadRequest,
+    files: &[String],
+    fingerprint: &str,
+    rows_read: u64,
+    quarantine: &[QuarantineRow],
+) -> HistoryRow {
+    let rows_quarantined = quarantine.len() as u64;
+    HistoryRow {
+        load_id: load_id.to_string(),
+        kind: "load".into(),
+        status: "started".into(),
+        table_name: req.table.name().into(),
+        mode: req.mode.as_str().into(),
+        files: files.join("\n"),
+        fingerprint: fingerprint.to_string(),
+        rows_read: rows_read as i64,
+        rows_loaded: (rows_read - rows_quarantined) as i64,
+        rows_quarantined: rows_quarantined as i64,
+        inserted: 0,
+        updated: 0,
+        deleted: 0,
+        table_version: None,
+        as_of: None,
+        recorded_at: req.now,
+        message: String::new(),
+    }
+}
+
+/// What the data step of a load did.
+struct DataOutcome {
+    rows_read: u64,
+    quarantine: Vec<QuarantineRow>,
+    counts: Counts,
+    superseded: u64,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, SourceError> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Invalid(format!("a load worker stopped: {e}")))?
+        .map_err(|e| Error::Invalid(e.to_string()))
+}
+
+type FingerprintFn = Box<dyn FnOnce() -> std::result::Result<String, SourceError> + Send>;
+
+fn take_fingerprint(req: &mut LoadRequest) -> FingerprintFn {
+    std::mem::replace(
+        &mut req.fingerprint,
+        Box::new(|| Err("the load's fingerprint was taken twice".into())),
+    )
+}
+
 impl Warehouse {
     /// Runs the load protocol described in the module documentation.
+    ///
+    /// A single file into a table that does not exist yet (the first load of
+    /// a big export) is streamed: its rows are written to Parquet while it
+    /// is parsed, and committed at the end in the one commit that creates
+    /// the table, so memory does not grow with the file. Every other load
+    /// parses its files into memory and MERGEs them.
     pub async fn load(&self, req: LoadRequest) -> Result<LoadReport> {
-        let table = req.table;
-        let files: Vec<String> = req.files.iter().map(|f| f.path.clone()).collect();
-        let rows_read: u64 = req.files.iter().map(|f| f.rows_read).sum();
-        let quarantine: Vec<QuarantineRow> = req
-            .files
-            .iter()
-            .flat_map(|f| f.quarantine.clone())
-            .collect();
-        let rows_quarantined = quarantine.len() as u64;
-        if rows_quarantined > rows_read {
-            return Err(Error::Invalid(format!(
-                "{} quarantined rows but only {rows_read} read",
-                rows_quarantined
-            )));
+        let exists = self
+            .table_for_write(TableKind::Table, req.table.name())
+            .await?
+            .version()
+            .is_some();
+        if !exists && req.files.len() == 1 {
+            self.load_streaming(req).await
+        } else {
+            self.load_in_memory(req).await
         }
+    }
 
+    /// The load id to use: the interrupted load with this fingerprint, or a new one.
+    async fn resolve_load_id(
+        &self,
+        fingerprint: &str,
+        now: NaiveDateTime,
+    ) -> Result<(String, bool)> {
         let pending = self
             .incomplete()
             .await?
             .into_iter()
-            .rfind(|r| r.kind == "load" && r.fingerprint == req.fingerprint);
-        let resumed = pending.is_some();
-        let load_id = pending
-            .map(|r| r.load_id)
-            .unwrap_or_else(|| new_load_id(req.now));
+            .rfind(|r| r.kind == "load" && r.fingerprint == fingerprint);
+        Ok(match pending {
+            Some(r) => (r.load_id, true),
+            None => (new_load_id(now), false),
+        })
+    }
 
-        let mut row = HistoryRow {
-            load_id: load_id.clone(),
-            kind: "load".into(),
-            status: "started".into(),
-            table_name: table.name().into(),
-            mode: req.mode.as_str().into(),
-            files: files.join("\n"),
-            fingerprint: req.fingerprint.clone(),
-            rows_read: rows_read as i64,
-            rows_loaded: (rows_read - rows_quarantined) as i64,
-            rows_quarantined: rows_quarantined as i64,
-            inserted: 0,
-            updated: 0,
-            deleted: 0,
-            table_version: None,
-            as_of: None,
-            recorded_at: req.now,
-            message: String::new(),
-        };
+    async fn load_in_memory(&self, mut req: LoadRequest) -> Result<LoadReport> {
+        let table = req.table;
+        let paths: Vec<String> = req.files.iter().map(|f| f.path.clone()).collect();
+        let fingerprint = blocking(take_fingerprint(&mut req)).await?;
+        let opened = std::mem::take(&mut req.files);
+        let files = blocking(move || {
+            let mut files = Vec::with_capacity(opened.len());
+            for input in opened {
+                let stream = (input.open)()?;
+                let mut file = LoadedFile {
+                    rows_read: 0,
+                    present_columns: stream.present_columns,
+                    batches: Vec::new(),
+                    quarantine: Vec::new(),
+                };
+                for chunk in stream.chunks {
+                    let chunk = chunk?;
+                    file.rows_read += chunk.rows_read;
+                    file.quarantine.extend(chunk.quarantine);
+                    if chunk.batch.num_rows() > 0 {
+                        file.batches.push(chunk.batch);
+                    }
+                }
+                files.push(file);
+            }
+            Ok(files)
+        })
+        .await?;
+        let rows_read: u64 = files.iter().map(|f| f.rows_read).sum();
+        let quarantine: Vec<QuarantineRow> =
+            files.iter().flat_map(|f| f.quarantine.clone()).collect();
+        check_accounting(rows_read, quarantine.len() as u64)?;
+        let (load_id, resumed) = self.resolve_load_id(&fingerprint, req.now).await?;
+        let mut row = history_row(&load_id, &req, &paths, &fingerprint, rows_read, &quarantine);
         if !resumed {
             self.append_history(&row).await?;
         }
 
-        let groups = group_by_columns(&req.files);
+        let groups = group_by_columns(&files);
         if req.mode == LoadMode::Replace && groups.len() > 1 {
             return Err(Error::Invalid(format!(
                 "--mode replace needs every file to carry the same columns, but {} carry different ones; load them in separate commands or add the missing columns",
-                files.join(", ")
+                paths.join(", ")
             )));
         }
         let mut counts = Counts::default();
@@ -197,11 +330,158 @@ impl Warehouse {
             let c = self
                 .write_rows(table, req.mode, &present, batches, &load_id)
                 .await?;
-            counts.inserted += c.inserted;
-            counts.updated += c.updated;
-            counts.deleted += c.deleted;
-            counts.version = c.version.or(counts.version);
+            counts.add(c);
         }
+        let data = DataOutcome {
+            rows_read,
+            quarantine,
+            counts,
+            superseded,
+        };
+        self.finish_load(&req, &mut row, paths, data, resumed).await
+    }
+
+    /// One file into a table that does not exist yet: staged as Parquet
+    /// while it is parsed, then created in one commit.
+    async fn load_streaming(&self, mut req: LoadRequest) -> Result<LoadReport> {
+        let table = req.table;
+        let input = req.files.remove(0);
+        let paths = vec![input.path.clone()];
+        // The load id goes into every staged row, so it must be known first.
+        // Only an interrupted load of this table can be resumed; when there
+        // is none (the usual case) the fingerprint, which reads the whole
+        // file, is computed on another core while the file is parsed.
+        let maybe_resumed = self
+            .incomplete()
+            .await?
+            .iter()
+            .any(|r| r.kind == "load" && r.table_name == table.name());
+        let fingerprint_fn = take_fingerprint(&mut req);
+        let (early, load_id, resumed) = if maybe_resumed {
+            let fp = blocking(fingerprint_fn).await?;
+            let (id, resumed) = self.resolve_load_id(&fp, req.now).await?;
+            (Ok(fp), id, resumed)
+        } else {
+            (
+                Err(tokio::task::spawn_blocking(fingerprint_fn)),
+                new_load_id(req.now),
+                false,
+            )
+        };
+        let stream = blocking(input.open).await?;
+        let present = stream.present_columns.clone();
+        let url = self.table_url(TableKind::Table, table.name());
+        let staged =
+            staging::stage_file(table, &url, self.storage_options(), stream, &load_id).await?;
+        let fingerprint = match early {
+            Ok(fp) => fp,
+            Err(task) => task
+                .await
+                .map_err(|e| Error::Invalid(format!("a load worker stopped: {e}")))?
+                .map_err(|e| Error::Invalid(e.to_string()))?,
+        };
+        let quarantine = staged.quarantine;
+        check_accounting(staged.rows_read, quarantine.len() as u64)?;
+        if staged.rows_written + quarantine.len() as u64 != staged.rows_read {
+            return Err(Error::Invalid(format!(
+                "{}: read {} rows but wrote {} and quarantined {}",
+                paths[0],
+                staged.rows_read,
+                staged.rows_written,
+                quarantine.len()
+            )));
+        }
+        let mut row = history_row(
+            &load_id,
+            &req,
+            &paths,
+            &fingerprint,
+            staged.rows_read,
+            &quarantine,
+        );
+        if !resumed {
+            self.append_history(&row).await?;
+        }
+        let counts = self
+            .commit_staged(
+                table,
+                req.mode,
+                &present,
+                staged.adds,
+                staged.rows_written,
+                &load_id,
+            )
+            .await?;
+        let data = DataOutcome {
+            rows_read: staged.rows_read,
+            quarantine,
+            counts,
+            superseded: 0,
+        };
+        self.finish_load(&req, &mut row, paths, data, resumed).await
+    }
+
+    /// Creates the table with the staged files in one commit. When a
+    /// concurrent load created it meanwhile, the staged rows are read back
+    /// and MERGEd instead, and the staged files removed.
+    async fn commit_staged(
+        &self,
+        table: Table,
+        mode: LoadMode,
+        present: &[String],
+        adds: Vec<deltalake::kernel::Add>,
+        rows: u64,
+        load_id: &str,
+    ) -> Result<Counts> {
+        use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
+        let name = table.name();
+        let target = self.table_for_write(TableKind::Table, name).await?;
+        if target.version().is_none() {
+            let schema: deltalake::kernel::StructType = table.stored_schema().try_into_kernel()?;
+            let created = target
+                .create()
+                .with_columns(schema.fields().cloned())
+                .with_table_name(name)
+                .with_save_mode(SaveMode::ErrorIfExists)
+                .with_actions(adds.iter().cloned().map(deltalake::kernel::Action::Add))
+                .with_commit_properties(
+                    CommitProperties::default()
+                        .with_metadata(vec![(LOAD_ID_METADATA.to_string(), load_id.into())]),
+                )
+                .await;
+            match created.map_err(Error::from) {
+                Ok(t) => {
+                    return Ok(Counts {
+                        inserted: rows,
+                        version: t.version().map(|v| v as i64),
+                        ..Counts::default()
+                    });
+                }
+                Err(e) if e.is_conflict() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let store = target.object_store();
+        let batches = staging::read_staged(store.clone(), &adds).await?;
+        let counts = self
+            .write_rows(table, mode, present, batches, load_id)
+            .await?;
+        staging::remove_staged(store, &adds).await;
+        Ok(counts)
+    }
+
+    /// Steps 3 and 4 of the protocol: the quarantine, then the `complete` row.
+    async fn finish_load(
+        &self,
+        req: &LoadRequest,
+        row: &mut HistoryRow,
+        files: Vec<String>,
+        data: DataOutcome,
+        resumed: bool,
+    ) -> Result<LoadReport> {
+        let table = req.table;
+        let load_id = row.load_id.clone();
+        let mut counts = data.counts;
         if counts.version.is_none() {
             counts.version = self
                 .table(table.name())
@@ -209,19 +489,18 @@ impl Warehouse {
                 .and_then(|t| t.version())
                 .map(|v| v as i64);
         }
-
         let already = if resumed {
             self.quarantine_count(&load_id).await?
         } else {
             0
         };
         if already == 0 {
-            self.append_quarantine(&load_id, table.name(), &quarantine, req.now)
+            self.append_quarantine(&load_id, table.name(), &data.quarantine, req.now)
                 .await?;
         }
 
         let mut by_reason = BTreeMap::new();
-        for q in &quarantine {
+        for q in &data.quarantine {
             *by_reason.entry(q.reason.code().to_string()).or_insert(0) += 1;
         }
         row.status = "complete".into();
@@ -234,17 +513,18 @@ impl Warehouse {
         } else {
             String::new()
         };
-        self.append_history(&row).await?;
+        self.append_history(row).await?;
 
+        let rows_quarantined = data.quarantine.len() as u64;
         Ok(LoadReport {
             load_id,
             table: table.name().into(),
             mode: req.mode,
             files,
-            rows_read,
-            rows_loaded: rows_read - rows_quarantined,
+            rows_read: data.rows_read,
+            rows_loaded: data.rows_read - rows_quarantined,
             rows_quarantined,
-            rows_superseded: superseded,
+            rows_superseded: data.superseded,
             inserted: counts.inserted,
             updated: counts.updated,
             deleted: counts.deleted,
@@ -432,11 +712,7 @@ fn keep_last_per_key(
         } else {
             arrow::compute::filter_record_batch(&b, &BooleanArray::from(keep))?
         };
-        let mut columns = b.columns().to_vec();
-        columns.push(Arc::new(StringArray::from_iter_values(
-            std::iter::repeat_n(load_id, b.num_rows()),
-        )));
-        out.push(RecordBatch::try_new(stored.clone(), columns)?);
+        out.push(staging::with_load_id(&stored, &b, load_id)?);
     }
     Ok((out, dropped))
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use crm_core::Table;
 use crm_ingest::{Mapping, ReadOptions};
-use crm_warehouse::{LoadMode, LoadReport, LoadRequest, LoadedFile, Warehouse};
+use crm_warehouse::{
+    FileChunk, FileInput, FileStream, LoadMode, LoadReport, LoadRequest, Warehouse,
+};
 
 use crate::context::{Ctx, Outcome};
 use crate::progress;
@@ -122,58 +124,79 @@ pub async fn load_files(ctx: &Ctx, wh: &Warehouse, args: &Args) -> Result<LoadRe
         fingerprint_parts
             .push(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?);
     }
-
-    let mut files = Vec::with_capacity(args.files.len());
-    for path in &args.files {
-        fingerprint_parts.push(content_hash(path)?.into_bytes());
-        files.push(parse_file(ctx, path, &opts)?);
-    }
-    let parts: Vec<&[u8]> = fingerprint_parts.iter().map(Vec::as_slice).collect();
+    // Hashing reads every file; the warehouse runs it while it parses.
+    let hashed = args.files.clone();
+    let fingerprint = Box::new(move || -> Result<String, crm_warehouse::SourceError> {
+        for path in &hashed {
+            fingerprint_parts.push(content_hash(path)?.into_bytes());
+        }
+        let parts: Vec<&[u8]> = fingerprint_parts.iter().map(Vec::as_slice).collect();
+        Ok(crm_warehouse::load_fingerprint(&parts))
+    });
+    let files = args
+        .files
+        .iter()
+        .map(|path| file_input(ctx, path, &opts))
+        .collect();
     let request = LoadRequest {
         table: args.table,
         mode: args.mode,
-        fingerprint: crm_warehouse::load_fingerprint(&parts),
+        fingerprint,
         files,
         now: opts.now,
     };
-    let spinner = progress::spinner(&format!("writing {}", args.table), ctx.quiet);
     let report = wh.load(request).await?;
-    spinner.finish_and_clear();
     ctx.info(&summary_line(&report, started.elapsed()));
     Ok(report)
 }
 
-fn parse_file(ctx: &Ctx, path: &Path, opts: &ReadOptions) -> Result<LoadedFile> {
-    let mut reader = crm_ingest::open(path, opts)?;
-    let info = reader.info().clone();
-    for ignored in &info.ignored_columns {
-        ctx.debug(&format!(
-            "{}: column '{ignored}' is not mapped and was ignored",
-            path.display()
-        ));
+/// A file of the load, opened (sniffed, mapped, parsed on other threads)
+/// when the warehouse reaches it.
+fn file_input(ctx: &Ctx, path: &Path, opts: &ReadOptions) -> FileInput {
+    let shown = path.display().to_string();
+    let path = path.to_path_buf();
+    let opts = opts.clone();
+    let verbose = ctx.verbose > 0 && !ctx.quiet;
+    let quiet = ctx.quiet;
+    FileInput {
+        path: shown.clone(),
+        open: Box::new(move || {
+            let reader = crm_ingest::open(&path, &opts)?;
+            let info = reader.info().clone();
+            if verbose {
+                for ignored in &info.ignored_columns {
+                    eprintln!("{shown}: column '{ignored}' is not mapped and was ignored");
+                }
+            }
+            let bar = progress::spinner(&format!("reading {shown}"), quiet);
+            let mut reader = reader;
+            let mut rows_read = 0u64;
+            let chunks = std::iter::from_fn(move || match reader.next_chunk() {
+                Ok(Some(chunk)) => {
+                    rows_read += chunk.rows_read;
+                    bar.set_message(format!("reading {shown}: {rows_read} rows"));
+                    Some(Ok(FileChunk {
+                        batch: chunk.batch,
+                        quarantine: chunk.quarantine,
+                        rows_read: chunk.rows_read,
+                    }))
+                }
+                Ok(None) => {
+                    bar.finish_and_clear();
+                    None
+                }
+                Err(e) => {
+                    bar.finish_and_clear();
+                    Some(Err(e.into()))
+                }
+            });
+            Ok(FileStream {
+                path: path.display().to_string(),
+                present_columns: info.present_columns.iter().map(|c| c.to_string()).collect(),
+                chunks: Box::new(chunks),
+            })
+        }),
     }
-    let bar = progress::spinner(&format!("reading {}", path.display()), ctx.quiet);
-    let mut file = LoadedFile {
-        path: path.display().to_string(),
-        rows_read: 0,
-        present_columns: info.present_columns.iter().map(|c| c.to_string()).collect(),
-        batches: Vec::new(),
-        quarantine: Vec::new(),
-    };
-    while let Some(chunk) = reader.next_chunk()? {
-        file.rows_read += chunk.rows_read;
-        file.quarantine.extend(chunk.quarantine);
-        if chunk.batch.num_rows() > 0 {
-            file.batches.push(chunk.batch);
-        }
-        bar.set_message(format!(
-            "reading {}: {} rows",
-            path.display(),
-            file.rows_read
-        ));
-    }
-    bar.finish_and_clear();
-    Ok(file)
 }
 
 /// blake3 of a file's bytes, streamed.
