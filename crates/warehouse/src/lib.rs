@@ -37,7 +37,20 @@ pub use load::{
 pub use location::Warehouse;
 pub use lock::{LockGuard, LockInfo};
 pub use marts::{AS_OF_COLUMN, MART_NAMES, RUN_ID_COLUMN};
-pub use tables::{CommitSummary, TableKind, TimeTravel};
+pub use tables::{CommitSummary, SnapshotFile, TableKind, TimeTravel, snapshot_files};
+
+/// The object store crm uses for `url` when it lies on S3 (`s3://`, `s3a://`),
+/// configured from the `AWS_*` environment; `None` for other schemes. Query
+/// engines that read warehouse files themselves (Ballista executors) register it.
+pub fn s3_store_from_env(
+    url: &url::Url,
+) -> Option<std::result::Result<std::sync::Arc<dyn object_store::ObjectStore>, object_store::Error>>
+{
+    s3::is_s3(url).then(|| {
+        s3::store(url, &Default::default())
+            .map(|s| s as std::sync::Arc<dyn object_store::ObjectStore>)
+    })
+}
 
 /// Re-exported so that callers use the same deltalake as the warehouse.
 pub use deltalake;

@@ -1,6 +1,8 @@
 //! Opening Delta tables by name, at the latest version or in the past, and
 //! reading their commit history.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use deltalake::DeltaTable;
 use futures::TryStreamExt;
@@ -166,4 +168,37 @@ impl Warehouse {
             })
             .collect())
     }
+}
+
+/// One data file of a Delta snapshot: what an engine without delta-rs needs
+/// to read the table as plain Parquet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotFile {
+    /// The file's full URL (`file:///...` or `s3://bucket/...`).
+    pub url: String,
+    /// The Hive-style partition values the file's rows carry (Delta keeps
+    /// them in the log, not in the file), by column name.
+    pub partition_values: BTreeMap<String, Option<String>>,
+}
+
+/// The data files of `table`'s loaded snapshot. A table whose files use
+/// deletion vectors cannot be read as plain Parquet and is refused (crm never
+/// writes them).
+pub fn snapshot_files(table: &DeltaTable) -> Result<Vec<SnapshotFile>> {
+    let snapshot = table.snapshot()?;
+    let mut files = Vec::new();
+    for file in snapshot.log_data().iter() {
+        if file.deletion_vector_descriptor().is_some() {
+            return Err(Error::Invalid(format!(
+                "{}: file {} has a deletion vector; read this table with delta-rs",
+                table.log_store().root_url(),
+                file.path()
+            )));
+        }
+        files.push(SnapshotFile {
+            url: table.log_store().to_uri(&file.object_store_path()),
+            partition_values: file.partition_values_map().into_iter().collect(),
+        });
+    }
+    Ok(files)
 }
