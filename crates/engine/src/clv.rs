@@ -674,9 +674,10 @@ impl Engine {
         let calibration = self
             .collect_sql(&render("clv_calibration", &params)?)
             .await?;
-        self.register_rows("clv_calibration_rows", &calibration)?;
+        self.register_rows("clv_calibration_rows", &calibration)
+            .await?;
         let t = self.collect_sql(&render("clv_summary", &params)?).await?;
-        self.register_rows("clv_summary_rows", &t)?;
+        self.register_rows("clv_summary_rows", &t).await?;
         ClvSummary::from_table(&t, window.unit)
     }
 
@@ -923,7 +924,8 @@ impl Engine {
             )));
         }
         let fc = forecast(&summary, cfg.model, cfg, cfg.horizon_months)?;
-        self.register_rows("clv_scores", &scores_table(&summary, &fc, true)?)?;
+        self.register_rows("clv_scores", &scores_table(&summary, &fc, true)?)
+            .await?;
         if !self.context().table_exist("rfm_customer_now")? {
             self.rfm(as_of, rfm).await?;
         }
@@ -936,9 +938,10 @@ impl Engine {
                 Field::new("market_segment", DataType::Utf8, true),
             ])
         };
-        self.register_rows("clv_market_segments", &market)?;
-        self.register_rows("clv_margin", &margin_table(cfg)?)?;
-        self.register_rows("clv_plan", &plan_table(cfg)?)?;
+        self.register_rows("clv_market_segments", &market).await?;
+        self.register_rows("clv_margin", &margin_table(cfg)?)
+            .await?;
+        self.register_rows("clv_plan", &plan_table(cfg)?).await?;
         let as_of_end = next_day(as_of)?;
         let history_start = as_of_end
             .checked_sub_months(Months::new(cfg.history_months))
@@ -952,7 +955,7 @@ impl Engine {
             ("fixed_costs", format!("{:?}", cfg.fixed_costs)),
         ];
         let customers = self.collect_sql(&render("clv_customer", &params)?).await?;
-        self.register_rows("clv_customer_now", &customers)?;
+        self.register_rows("clv_customer_now", &customers).await?;
         let segments = self.collect_sql(&render("clv_segment", &params)?).await?;
         let mut excluded = BTreeMap::new();
         let count = |t: &str| fc.treatment.iter().filter(|v| **v == t).count() as u64;

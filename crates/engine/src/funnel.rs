@@ -138,7 +138,7 @@ fn one_batch(schema: Arc<Schema>, columns: Vec<arrow::array::ArrayRef>) -> Resul
 impl Engine {
     /// Registers an empty canonical table under `table`'s name when the
     /// warehouse has none.
-    fn ensure_table(&self, table: crm_core::Table) -> Result<()> {
+    async fn ensure_table(&self, table: crm_core::Table) -> Result<()> {
         if self.has_table(table.name()) {
             return Ok(());
         }
@@ -150,6 +150,7 @@ impl Engine {
                 schema,
             },
         )
+        .await
     }
 
     /// Registers the stage lookups and the per-interest view as of `as_of`,
@@ -162,10 +163,12 @@ impl Engine {
             crm_core::Table::InterestStages,
             crm_core::Table::Customers,
         ] {
-            self.ensure_table(t)?;
+            self.ensure_table(t).await?;
         }
-        self.register_rows("funnel_stage_map", &stage_map_table(cfg)?)?;
-        self.register_rows("funnel_stages", &stages_table(cfg)?)?;
+        self.register_rows("funnel_stage_map", &stage_map_table(cfg)?)
+            .await?;
+        self.register_rows("funnel_stages", &stages_table(cfg)?)
+            .await?;
         let segments = self
             .context()
             .sql("SELECT customer_id, market_segment FROM customers")
@@ -178,13 +181,14 @@ impl Engine {
         let entries = self
             .collect_sql(&render("funnel_entries", &params)?)
             .await?;
-        self.register_rows("funnel_entries", &entries)?;
+        self.register_rows("funnel_entries", &entries).await?;
         let interests = self
             .collect_sql(&render("funnel_interest", &params)?)
             .await?;
-        self.register_rows("funnel_interest_now", &interests)?;
+        self.register_rows("funnel_interest_now", &interests)
+            .await?;
         let reach = self.collect_sql(&render("funnel_reach", &params)?).await?;
-        self.register_rows("funnel_reach", &reach)?;
+        self.register_rows("funnel_reach", &reach).await?;
         Ok(interests)
     }
 
@@ -316,7 +320,7 @@ impl Engine {
                 Arc::new(StringArray::from(vec![manager.map(str::to_string)])),
             ],
         )?;
-        self.register_rows("funnel_drill_filter", &filter)?;
+        self.register_rows("funnel_drill_filter", &filter).await?;
         self.collect_sql(&render("funnel_drill", &params)?).await
     }
 
@@ -343,10 +347,12 @@ impl Engine {
                 "no customers in the warehouse yet: the traffic light needs them (their manager_id is the owner); load them with `crm load --table customers FILE`".into(),
             ));
         }
-        self.ensure_table(crm_core::Table::Interactions)?;
+        self.ensure_table(crm_core::Table::Interactions).await?;
         self.prepare_funnel(as_of, funnel).await?;
-        self.register_rows("traffic_light_settings", &settings_table(cfg)?)?;
-        self.register_rows("traffic_light_rules", &rules_table(cfg)?)?;
+        self.register_rows("traffic_light_settings", &settings_table(cfg)?)
+            .await?;
+        self.register_rows("traffic_light_rules", &rules_table(cfg)?)
+            .await?;
         let as_of_end = as_of + Days::new(1);
         let warm_start = as_of_end
             .checked_sub_days(Days::new(u64::from(cfg.warm_days)))
@@ -382,11 +388,13 @@ impl Engine {
             ("now", as_of, start, end),
         ] {
             let tl = self.traffic_light(day, funnel, cfg).await?;
-            self.register_rows(&format!("traffic_light_{side}"), &tl)?;
+            self.register_rows(&format!("traffic_light_{side}"), &tl)
+                .await?;
             let fi = self
                 .collect_sql("SELECT * FROM funnel_interest_now")
                 .await?;
-            self.register_rows(&format!("funnel_interest_{side}"), &fi)?;
+            self.register_rows(&format!("funnel_interest_{side}"), &fi)
+                .await?;
             let params = vec![
                 ("traffic_light", format!("traffic_light_{side}")),
                 ("funnel_interest", format!("funnel_interest_{side}")),
@@ -396,9 +404,10 @@ impl Engine {
             let m = self
                 .collect_sql(&render("manager_metrics", &params)?)
                 .await?;
-            self.register_rows(&format!("manager_metrics_{side}"), &m)?;
+            self.register_rows(&format!("manager_metrics_{side}"), &m)
+                .await?;
             if side == "now" {
-                self.register_rows("traffic_light_current", &tl)?;
+                self.register_rows("traffic_light_current", &tl).await?;
             }
         }
         let managers = if self.has_table("managers") {
@@ -411,7 +420,8 @@ impl Engine {
                 .await?
         };
         self.register_view("manager_summary_managers", managers)?;
-        self.register_rows("manager_summary_norms", &norms_table(cfg)?)?;
+        self.register_rows("manager_summary_norms", &norms_table(cfg)?)
+            .await?;
         let params = vec![
             ("as_of", date_text(as_of)),
             ("period_start", date_text(start)),

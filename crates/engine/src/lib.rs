@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cluster;
 pub mod clv;
 mod error;
 pub mod funnel;
@@ -22,6 +23,7 @@ pub mod report;
 pub mod rfm;
 mod session;
 
+pub use cluster::{Cluster, Connector};
 pub use error::{Error, Result};
 pub use memory::parse_byte_size;
 pub use rfm::{RfmResult, Table};

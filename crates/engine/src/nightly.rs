@@ -213,25 +213,20 @@ async fn empty_migration(engine: &Engine) -> Result<Table> {
         "rfm_migration",
         &[("from", "1970-01-01".into()), ("to", "1970-01-01".into())],
     )?;
-    let empty = |name: &str| -> Result<()> {
-        let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![
-            arrow::datatypes::Field::new("customer_id", arrow::datatypes::DataType::Utf8, true),
-            arrow::datatypes::Field::new("segment", arrow::datatypes::DataType::Utf8, true),
-            arrow::datatypes::Field::new(
-                "monetary",
-                arrow::datatypes::DataType::Decimal128(18, 2),
-                true,
-            ),
-        ]));
-        engine.register_rows(
-            name,
-            &Table {
-                batches: vec![arrow::array::RecordBatch::new_empty(schema.clone())],
-                schema,
-            },
-        )
+    let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("customer_id", arrow::datatypes::DataType::Utf8, true),
+        arrow::datatypes::Field::new("segment", arrow::datatypes::DataType::Utf8, true),
+        arrow::datatypes::Field::new(
+            "monetary",
+            arrow::datatypes::DataType::Decimal128(18, 2),
+            true,
+        ),
+    ]));
+    let empty = Table {
+        batches: vec![arrow::array::RecordBatch::new_empty(schema.clone())],
+        schema,
     };
-    empty("rfm_from")?;
-    empty("rfm_to")?;
+    engine.register_rows("rfm_from", &empty).await?;
+    engine.register_rows("rfm_to", &empty).await?;
     engine.collect_sql(&sql).await
 }

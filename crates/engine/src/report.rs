@@ -140,7 +140,8 @@ impl Engine {
                         batches: vec![RecordBatch::new_empty(schema.clone())],
                         schema,
                     },
-                )?;
+                )
+                .await?;
             }
         }
         let quoted: Vec<String> = segments

@@ -53,22 +53,27 @@ impl Engine {
         Ok(())
     }
 
-    /// Registers materialised rows as a table called `name`.
-    pub(crate) fn register_rows(&self, name: &str, t: &Table) -> Result<()> {
-        // Batches dealt round-robin into one partition per core, so that
-        // plans over materialised rows run in parallel from the scan on.
-        let n = self.context().copied_config().target_partitions().max(1);
-        let mut partitions = vec![Vec::new(); n];
-        for (i, b) in t.batches.iter().enumerate() {
-            partitions[i % n].push(b.clone());
-        }
-        partitions.retain(|p| !p.is_empty());
-        if partitions.is_empty() {
-            partitions.push(Vec::new());
-        }
-        let mem = MemTable::try_new(t.schema.clone(), partitions)?;
+    /// Registers materialised rows as a table called `name`: in memory, or
+    /// on a cluster as Parquet in the session's scratch directory.
+    pub(crate) async fn register_rows(&self, name: &str, t: &Table) -> Result<()> {
+        let provider: Arc<dyn datafusion::catalog::TableProvider> = if self.on_cluster() {
+            self.scratch_provider(name, t).await?
+        } else {
+            // Batches dealt round-robin into one partition per core, so that
+            // plans over materialised rows run in parallel from the scan on.
+            let n = self.context().copied_config().target_partitions().max(1);
+            let mut partitions = vec![Vec::new(); n];
+            for (i, b) in t.batches.iter().enumerate() {
+                partitions[i % n].push(b.clone());
+            }
+            partitions.retain(|p| !p.is_empty());
+            if partitions.is_empty() {
+                partitions.push(Vec::new());
+            }
+            Arc::new(MemTable::try_new(t.schema.clone(), partitions)?)
+        };
         self.context().deregister_table(name)?;
-        self.context().register_table(name, Arc::new(mem))?;
+        self.context().register_table(name, provider)?;
         Ok(())
     }
 
@@ -133,20 +138,22 @@ impl Engine {
                     .await?
             }
         };
-        self.register_rows("rfm_base", &base)?;
+        self.register_rows("rfm_base", &base).await?;
         let scores_query = match cfg.method {
             ScoreMethod::Quantile => "rfm_scores_quantile",
             ScoreMethod::Thresholds => {
-                self.register_rows("rfm_score_bounds", &score_bounds(cfg)?)?;
+                self.register_rows("rfm_score_bounds", &score_bounds(cfg)?)
+                    .await?;
                 "rfm_scores_thresholds"
             }
         };
         let scores = self.context().sql(&render(scores_query, &params)?).await?;
         self.register_view("rfm_scores", scores)?;
-        self.register_rows("rfm_segment_map", &segment_map_table(&map)?)?;
+        self.register_rows("rfm_segment_map", &segment_map_table(&map)?)
+            .await?;
 
         let customers = self.collect_sql(&render("rfm_customer", &params)?).await?;
-        self.register_rows("rfm_customer_now", &customers)?;
+        self.register_rows("rfm_customer_now", &customers).await?;
         let birthdays = if self.has_table("customers") {
             self.collect_sql(&render("rfm_birthdays", &params)?).await?
         } else {
@@ -159,7 +166,7 @@ impl Engine {
                 schema,
             }
         };
-        self.register_rows("rfm_birthdays", &birthdays)?;
+        self.register_rows("rfm_birthdays", &birthdays).await?;
         let segments = self.collect_sql(&render("rfm_segment", &params)?).await?;
         Ok(RfmResult {
             as_of,
@@ -174,8 +181,8 @@ impl Engine {
         from: (NaiveDate, &Table),
         to: (NaiveDate, &Table),
     ) -> Result<Table> {
-        self.register_rows("rfm_from", from.1)?;
-        self.register_rows("rfm_to", to.1)?;
+        self.register_rows("rfm_from", from.1).await?;
+        self.register_rows("rfm_to", to.1).await?;
         let params = vec![
             ("from", from.0.format("%Y-%m-%d").to_string()),
             ("to", to.0.format("%Y-%m-%d").to_string()),

@@ -9,9 +9,11 @@ use crm_warehouse::{TimeTravel, Warehouse};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
 
+use crate::cluster::{Cluster, Scratch};
 use crate::error::{Error, Result};
 
 /// How to build a session.
@@ -27,6 +29,8 @@ pub struct EngineOptions {
     pub at: TimeTravel,
     /// Per-table versions that override `at` (`--at-version` with `--table`).
     pub table_versions: Vec<(String, i64)>,
+    /// Run the plans on this cluster instead of in this process.
+    pub cluster: Option<Cluster>,
 }
 
 impl Default for EngineOptions {
@@ -37,6 +41,7 @@ impl Default for EngineOptions {
             spill_dir: None,
             at: TimeTravel::Latest,
             table_versions: Vec::new(),
+            cluster: None,
         }
     }
 }
@@ -79,6 +84,14 @@ pub struct Engine {
     warehouse: Warehouse,
     spill: Arc<SpillTotals>,
     tables: Vec<String>,
+    /// Set on a cluster: where materialised rows go.
+    scratch: Option<Scratch>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.remove_scratch();
+    }
 }
 
 impl Engine {
@@ -110,12 +123,33 @@ impl Engine {
                     .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
             );
         }
-        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime.build_arc()?)
+            .with_default_features()
+            .build();
+        let (ctx, scratch) = match &opts.cluster {
+            None => (SessionContext::new_with_state(state), None),
+            Some(cluster) => {
+                let ctx = (cluster.connect)(state).await.map_err(|e| {
+                    let why = match e {
+                        datafusion::error::DataFusionError::Configuration(m) => m,
+                        other => other.to_string(),
+                    };
+                    Error::Invalid(format!(
+                        "cannot connect to the cluster at {}: {why}",
+                        cluster.url
+                    ))
+                })?;
+                (ctx, Some(Scratch::new()))
+            }
+        };
         let mut engine = Engine {
             ctx,
             warehouse: warehouse.clone(),
             spill: Arc::default(),
             tables: Vec::new(),
+            scratch,
         };
         for name in Warehouse::known_names() {
             let at = opts
@@ -148,13 +182,17 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         };
-        table
-            .update_datafusion_session(&self.ctx.state())
-            .map_err(crm_warehouse::Error::from)?;
-        let provider = table
-            .table_provider()
-            .await
-            .map_err(crm_warehouse::Error::from)?;
+        let provider = if self.scratch.is_some() {
+            self.snapshot_provider(name, &table).await?
+        } else {
+            table
+                .update_datafusion_session(&self.ctx.state())
+                .map_err(crm_warehouse::Error::from)?;
+            table
+                .table_provider()
+                .await
+                .map_err(crm_warehouse::Error::from)?
+        };
         self.ctx.deregister_table(name)?;
         self.ctx.register_table(name, provider)?;
         if !self.tables.iter().any(|t| t == name) {
@@ -178,6 +216,16 @@ impl Engine {
 
     pub fn warehouse(&self) -> &Warehouse {
         &self.warehouse
+    }
+
+    /// Set when the plans run on a cluster.
+    pub(crate) fn scratch(&self) -> Option<&Scratch> {
+        self.scratch.as_ref()
+    }
+
+    /// True when the plans run on a cluster.
+    pub fn on_cluster(&self) -> bool {
+        self.scratch.is_some()
     }
 
     /// What the engine's own queries spilled so far.
