@@ -34,6 +34,8 @@ pub struct Ctx {
     pub tz: chrono_tz::Tz,
     /// `--memory-limit`, else `[engine] memory_limit`, in bytes.
     pub memory_limit: Option<usize>,
+    /// `--engine ballista://...`: the cluster the queries run on.
+    pub cluster: Option<crm_engine::Cluster>,
 }
 
 impl Ctx {
@@ -77,6 +79,7 @@ impl Ctx {
             verbose,
             tz,
             memory_limit: None,
+            cluster: None,
         })
     }
 
@@ -85,6 +88,14 @@ impl Ctx {
         let text = flag.unwrap_or_else(|| self.config.engine.memory_limit.clone());
         if !text.trim().is_empty() {
             self.memory_limit = Some(crm_engine::parse_byte_size(&text)?);
+        }
+        Ok(self)
+    }
+
+    /// Resolves `--engine`: `local`, or a Ballista scheduler.
+    pub fn with_engine(mut self, engine: &str) -> Result<Ctx> {
+        if engine.trim() != "local" {
+            self.cluster = Some(cluster(engine.trim())?);
         }
         Ok(self)
     }
@@ -117,6 +128,9 @@ impl Ctx {
         }
         if opts.memory_limit.is_none() {
             opts.memory_limit = self.memory_limit;
+        }
+        if opts.cluster.is_none() {
+            opts.cluster = self.cluster.clone();
         }
         if opts.spill_dir.is_none() && !self.config.engine.spill_dir.is_empty() {
             opts.spill_dir = Some(PathBuf::from(&self.config.engine.spill_dir));
@@ -200,6 +214,27 @@ impl Ctx {
             eprintln!("{line}");
         }
     }
+}
+
+/// The Ballista cluster whose scheduler is at `url` (`ballista://host:port`).
+#[cfg(feature = "ballista")]
+fn cluster(url: &str) -> Result<crm_engine::Cluster> {
+    crm_cluster::scheduler_url(url).map_err(anyhow::Error::msg)?;
+    let target = url.to_string();
+    Ok(crm_engine::Cluster {
+        url: url.to_string(),
+        connect: std::sync::Arc::new(move |state| {
+            crm_cluster::connect_boxed(target.clone(), state)
+        }),
+    })
+}
+
+#[cfg(not(feature = "ballista"))]
+fn cluster(url: &str) -> Result<crm_engine::Cluster> {
+    bail!(
+        "--engine {url}: this crm was built without Ballista; build it with \
+         `cargo build --release --features ballista` (see docs/cluster.md)"
+    )
 }
 
 /// The crm.toml at the root of an object-store warehouse, read with the

@@ -58,6 +58,17 @@ pub struct Cli {
     #[arg(long, global = true, env = "CRM_MEMORY_LIMIT", value_name = "SIZE")]
     pub memory_limit: Option<String>,
 
+    /// Where queries run: `local` (in this process) or a Ballista scheduler,
+    /// `ballista://HOST:PORT` (needs a crm built with `--features ballista`).
+    #[arg(
+        long,
+        global = true,
+        env = "CRM_ENGINE",
+        default_value = "local",
+        value_name = "ENGINE"
+    )]
+    pub engine: String,
+
     /// Print nothing but results and errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -115,7 +126,8 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         cli.quiet,
         cli.verbose,
     )?
-    .with_memory_limit(cli.memory_limit)?;
+    .with_memory_limit(cli.memory_limit)?
+    .with_engine(&cli.engine)?;
     match cli.command {
         Command::Init(a) => init::run(&ctx, a).await,
         Command::Load(a) => load::run(&ctx, a).await,

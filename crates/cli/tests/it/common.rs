@@ -141,3 +141,40 @@ pub fn python() -> PathBuf {
     );
     venv
 }
+
+/// Asserts that two folders written by `crm export marts` hold the same
+/// marts with the same rows (pandas; any order; floats to 1e-9 relative;
+/// `run_id` differs by design). Returns one line per mart: name and rows.
+pub fn same_marts(a: &Path, b: &Path) -> String {
+    let script = r#"
+import sys, glob, os
+import pandas as pd
+a, b = sys.argv[1], sys.argv[2]
+marts = sorted(os.path.basename(d) for d in glob.glob(a + "/*"))
+assert marts == sorted(os.path.basename(d) for d in glob.glob(b + "/*")), "different marts"
+def read(x, m):
+    files = sorted(glob.glob(f"{x}/{m}/*.parquet"))
+    return pd.concat([pd.read_parquet(f) for f in files]).drop(columns=["run_id"])
+for m in marts:
+    fa, fb = read(a, m), read(b, m)
+    keys = list(fa.columns)
+    fa = fa.sort_values(keys, kind="stable").reset_index(drop=True)
+    fb = fb.sort_values(keys, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(fa, fb, check_exact=False, rtol=1e-9)
+    print(m, len(fa))
+"#;
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(a)
+        .arg(b)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

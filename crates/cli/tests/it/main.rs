@@ -1,6 +1,8 @@
 //! End-to-end tests of the `crm` binary: what a user runs, checked against
 //! numbers worked out by hand or by another engine.
 
+#[cfg(feature = "ballista")]
+mod cluster;
 mod clv;
 mod common;
 mod funnel;

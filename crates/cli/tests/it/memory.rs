@@ -2,7 +2,7 @@
 //! run uses otherwise spill to disk and come out the same as without a limit
 //! (compared by pandas, floats to 1e-9 relative).
 
-use crate::common::{Crm, python};
+use crate::common::{Crm, same_marts};
 
 const AS_OF: &str = "2026-06-30";
 
@@ -62,35 +62,7 @@ fn a_memory_limit_spills_and_changes_no_result() {
     );
 
     // Every mart, exported from both warehouses, holds the same rows.
-    let (a, b) = (free.export_marts(), bounded.export_marts());
-    let script = r#"
-import sys, glob, os
-import pandas as pd
-a, b = sys.argv[1], sys.argv[2]
-marts = sorted(os.path.basename(d) for d in glob.glob(a + "/*"))
-assert marts == sorted(os.path.basename(d) for d in glob.glob(b + "/*")), "different marts"
-for m in marts:
-    fa, fb = [pd.read_parquet(glob.glob(f"{x}/{m}/*.parquet")[0]).drop(columns=["run_id"]) for x in (a, b)]
-    keys = list(fa.columns)
-    fa = fa.sort_values(keys, kind="stable").reset_index(drop=True)
-    fb = fb.sort_values(keys, kind="stable").reset_index(drop=True)
-    pd.testing.assert_frame_equal(fa, fb, check_exact=False, rtol=1e-9)
-    print(m, len(fa))
-"#;
-    let out = std::process::Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .arg(&a)
-        .arg(&b)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let compared = String::from_utf8_lossy(&out.stdout);
+    let compared = same_marts(&free.export_marts(), &bounded.export_marts());
     assert!(compared.lines().count() >= 10, "{compared}");
     assert!(compared.contains("rfm_customer"), "{compared}");
 }

@@ -1,0 +1,5 @@
+//! The scheduler of a crm cluster (Ballista); see docs/cluster.md.
+
+fn main() -> std::process::ExitCode {
+    crm_cluster::scheduler_main()
+}
