@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crm_warehouse::{TimeTravel, Warehouse};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
@@ -15,6 +14,7 @@ use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
 
 use crate::cluster::{Cluster, Scratch};
 use crate::error::{Error, Result};
+use crate::memory::LimitPool;
 
 /// How to build a session.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ impl Engine {
         if let Some(limit) = opts.memory_limit {
             // A fair pool gives each spilling operator its share; what does
             // not fit goes to disk instead of growing the process.
-            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+            runtime = runtime.with_memory_pool(Arc::new(LimitPool::new(limit)));
         }
         if let Some(dir) = &opts.spill_dir {
             std::fs::create_dir_all(dir)
