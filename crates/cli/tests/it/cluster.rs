@@ -134,19 +134,7 @@ const AS_OF: &str = "2026-06-30";
 
 fn generated() -> Crm {
     let crm = Crm::new();
-    crm.ok(
-        0,
-        &[
-            "gen",
-            "--transactions",
-            "60000",
-            "--end-date",
-            AS_OF,
-            "--seed",
-            "11",
-            "-q",
-        ],
-    );
+    crm.generate("60000", AS_OF, "11");
     crm
 }
 

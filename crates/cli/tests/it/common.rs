@@ -103,6 +103,23 @@ impl Crm {
         String::from_utf8(out.stdout).expect("utf-8 output")
     }
 
+    /// `crm gen` of `transactions` ending on `end_date`, with `seed`, quietly.
+    pub fn generate(&self, transactions: &str, end_date: &str, seed: &str) {
+        self.ok(
+            0,
+            &[
+                "gen",
+                "--transactions",
+                transactions,
+                "--end-date",
+                end_date,
+                "--seed",
+                seed,
+                "-q",
+            ],
+        );
+    }
+
     /// Exports every mart as Parquet into `<scratch>/marts/` and returns that folder.
     pub fn export_marts(&self) -> PathBuf {
         let dir = self.dir.path().join("marts");

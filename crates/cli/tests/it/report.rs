@@ -60,19 +60,7 @@ fn world() -> &'static World {
 
 fn build_world(crm: &Crm) {
     let root = crm.dir.path();
-    crm.ok(
-        0,
-        &[
-            "gen",
-            "--transactions",
-            "60000",
-            "--end-date",
-            AS_OF,
-            "--seed",
-            "11",
-            "-q",
-        ],
-    );
+    crm.generate("60000", AS_OF, "11");
     crm.ok(0, &["run", "--as-of", EARLIER, "-q"]);
     crm.ok(0, &["run", "--as-of", AS_OF, "-q"]);
     let report = root.join("report");
