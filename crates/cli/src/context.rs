@@ -219,7 +219,7 @@ impl Ctx {
 /// The Ballista cluster whose scheduler is at `url` (`ballista://host:port`).
 #[cfg(feature = "ballista")]
 fn cluster(url: &str) -> Result<crm_engine::Cluster> {
-    crm_cluster::scheduler_url(url).map_err(anyhow::Error::msg)?;
+    crm_cluster::scheduler_address(url).map_err(anyhow::Error::msg)?;
     let target = url.to_string();
     Ok(crm_engine::Cluster {
         url: url.to_string(),

@@ -5,11 +5,9 @@ use std::sync::Arc;
 
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 
 use crate::DEFAULT_SCHEDULER_PORT;
-use crate::stores::WarehouseStores;
 
 /// An executor of a crm cluster: runs the tasks its scheduler hands out and
 /// serves the shuffle data they produce to the other executors.
@@ -107,9 +105,8 @@ pub async fn run(args: ExecutorArgs) -> Result<(), String> {
         memory_pool_size: args.memory_pool_size,
         override_function_registry: Some(Arc::new(functions())),
         override_runtime_producer: Some(Arc::new(move |_| {
-            RuntimeEnvBuilder::new()
+            crate::stores::runtime()
                 .with_temp_file_path(spill_dir.clone())
-                .with_object_store_registry(Arc::new(WarehouseStores::default()))
                 .build_arc()
         })),
         ..ExecutorProcessConfig::default()

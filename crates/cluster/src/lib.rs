@@ -29,9 +29,8 @@ pub const SCHEME: &str = "ballista";
 /// The port a scheduler listens on unless told otherwise.
 pub const DEFAULT_SCHEDULER_PORT: u16 = 50050;
 
-/// Checks `ballista://host[:port]` and returns the `df://host:port` URL the
-/// Ballista client expects.
-pub fn scheduler_url(engine: &str) -> Result<String, String> {
+/// Checks `ballista://host[:port]` and returns the scheduler's `host:port`.
+pub fn scheduler_address(engine: &str) -> Result<String, String> {
     let url = url::Url::parse(engine).map_err(|e| {
         format!("--engine '{engine}' is not a URL ({e}); expected ballista://host:port")
     })?;
@@ -46,7 +45,7 @@ pub fn scheduler_url(engine: &str) -> Result<String, String> {
         .filter(|h| !h.is_empty())
         .ok_or_else(|| format!("--engine '{engine}' names no scheduler host"))?;
     let port = url.port().unwrap_or(DEFAULT_SCHEDULER_PORT);
-    Ok(format!("df://{host}:{port}"))
+    Ok(format!("{host}:{port}"))
 }
 
 /// A session whose plans run on the scheduler at `engine`
@@ -55,8 +54,9 @@ pub async fn connect(
     engine: &str,
     state: SessionState,
 ) -> datafusion::error::Result<SessionContext> {
-    let url = scheduler_url(engine).map_err(datafusion::error::DataFusionError::Configuration)?;
-    probe(&url).map_err(datafusion::error::DataFusionError::Configuration)?;
+    let address =
+        scheduler_address(engine).map_err(datafusion::error::DataFusionError::Configuration)?;
+    probe(&address).map_err(datafusion::error::DataFusionError::Configuration)?;
     let mut config = state.config().clone().upgrade_for_ballista();
     // Ballista 55's adaptive planner can re-plan a job's stages forever when
     // a stage turns out empty (apache/datafusion-ballista#2150, open); the
@@ -67,15 +67,14 @@ pub async fn connect(
     let state = SessionStateBuilder::new_from_existing(stores::with_warehouse_stores(state)?)
         .with_config(config)
         .build();
-    SessionContext::remote_with_state(&url, state).await
+    SessionContext::remote_with_state(&format!("df://{address}"), state).await
 }
 
 /// Fails early, with a plain message, when nothing listens at the
 /// scheduler's address (Ballista itself would only fail at the first query,
 /// with a transport error).
-fn probe(url: &str) -> Result<(), String> {
+fn probe(address: &str) -> Result<(), String> {
     use std::net::{TcpStream, ToSocketAddrs};
-    let address = url.trim_start_matches("df://");
     let addrs = address
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve the scheduler address {address}: {e}"))?;
@@ -192,18 +191,22 @@ mod tests {
     #[test]
     fn engine_urls() {
         assert_eq!(
-            scheduler_url("ballista://127.0.0.1:50077").unwrap(),
-            "df://127.0.0.1:50077"
+            scheduler_address("ballista://127.0.0.1:50077").unwrap(),
+            "127.0.0.1:50077"
         );
         assert_eq!(
-            scheduler_url("ballista://sched").unwrap(),
-            "df://sched:50050"
+            scheduler_address("ballista://sched").unwrap(),
+            "sched:50050"
         );
         assert!(
-            scheduler_url("spark://x:1")
+            scheduler_address("spark://x:1")
                 .unwrap_err()
                 .contains("unknown engine 'spark'")
         );
-        assert!(scheduler_url("ballista").unwrap_err().contains("not a URL"));
+        assert!(
+            scheduler_address("ballista")
+                .unwrap_err()
+                .contains("not a URL")
+        );
     }
 }

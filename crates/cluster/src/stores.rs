@@ -11,7 +11,7 @@ use datafusion::common::Result;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionState;
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
-use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::SessionConfig;
 use object_store::ObjectStore;
@@ -51,11 +51,9 @@ impl ObjectStoreRegistry for WarehouseStores {
     }
 }
 
-/// A runtime whose object stores include the warehouse's.
-pub(crate) fn runtime() -> Result<Arc<RuntimeEnv>> {
-    RuntimeEnvBuilder::new()
-        .with_object_store_registry(Arc::new(WarehouseStores::default()))
-        .build_arc()
+/// A runtime builder whose object stores include the warehouse's.
+pub(crate) fn runtime() -> RuntimeEnvBuilder {
+    RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(WarehouseStores::default()))
 }
 
 /// `state` with the warehouse's object stores (its memory pool and disk
@@ -73,6 +71,6 @@ pub(crate) fn with_warehouse_stores(state: SessionState) -> Result<SessionState>
 pub(crate) fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
     let state = ballista_core::utils::default_session_builder(config)?;
     Ok(SessionStateBuilder::new_from_existing(state)
-        .with_runtime_env(runtime()?)
+        .with_runtime_env(runtime().build_arc()?)
         .build())
 }
