@@ -111,45 +111,8 @@ pub fn executor_main() -> std::process::ExitCode {
 
 /// Ballista's log lines on stderr, at the level `RUST_LOG` names
 /// (`error`, `warn`, `info`, `debug`, `trace`; default `warn`).
-struct StderrLog(log::LevelFilter);
-
-impl log::Log for StderrLog {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= self.0
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            eprintln!(
-                "{} {:<5} {}: {}",
-                chrono_free_timestamp(),
-                record.level(),
-                record.target(),
-                record.args()
-            );
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-/// Seconds since the epoch, with milliseconds: enough to order log lines.
-fn chrono_free_timestamp() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}.{:03}", now.as_secs(), now.subsec_millis())
-}
-
 fn init_log() {
-    let level = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(log::LevelFilter::Warn);
-    let logger: &'static StderrLog = Box::leak(Box::new(StderrLog(level)));
-    if log::set_logger(logger).is_ok() {
-        log::set_max_level(level);
-    }
+    crm_core::logging::init(log::LevelFilter::Warn, log::LevelFilter::Warn);
 }
 
 /// Runs a server until it stops; exit code 1 with a one-line error if it fails.

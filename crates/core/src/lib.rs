@@ -15,6 +15,7 @@
 pub mod clv;
 pub mod config;
 pub mod funnel;
+pub mod logging;
 pub mod money;
 pub mod quarantine;
 pub mod rfm;

@@ -1120,6 +1120,8 @@ impl Engine {
             Err(Error::Invalid(m)) => return Ok(Err(format!("CLV skipped: {m}"))),
             Err(e) => return Err(e),
         };
+        // The validation fits afresh: nothing the budget materialised is read again.
+        self.release_rows(&[])?;
         let mut notes = Vec::new();
         let calibration_end = as_of
             .checked_sub_days(Days::new(u64::from(cfg.holdout_days)))

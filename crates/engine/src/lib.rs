@@ -14,6 +14,7 @@
 
 mod cluster;
 pub mod clv;
+mod compact;
 mod error;
 pub mod funnel;
 mod memory;

@@ -73,6 +73,29 @@ fn run_row(
     }
 }
 
+/// Writes each table as that mart's `as_of` partition, dropping its rows
+/// once written.
+async fn write_marts(
+    warehouse: &Warehouse,
+    as_of: NaiveDate,
+    run_id: &str,
+    tables: Vec<(&'static str, Table)>,
+    marts: &mut Vec<MartWritten>,
+) -> Result<()> {
+    for (name, t) in tables {
+        let rows = t.num_rows();
+        let version = warehouse
+            .write_mart(name, as_of, run_id, t.schema, t.batches)
+            .await?;
+        marts.push(MartWritten {
+            mart: name.into(),
+            rows,
+            version,
+        });
+    }
+    Ok(())
+}
+
 /// Runs every mart for `as_of`. The caller holds the lock (see
 /// [`Warehouse::lock`]) for the duration.
 pub async fn run_nightly(
@@ -125,39 +148,37 @@ pub async fn run_nightly(
         }
         None => empty_migration(engine).await?,
     };
+    drop(previous);
     let cohorts = engine.cohort_retention(as_of).await?;
-    for (name, t) in [
-        ("rfm_customer", &rfm.customers),
-        ("rfm_segment", &rfm.segments),
-        ("rfm_migration", &migration),
-        ("cohort_retention", &cohorts),
-    ] {
-        let version = warehouse
-            .write_mart(name, as_of, &run_id, t.schema.clone(), t.batches.clone())
-            .await?;
-        marts.push(MartWritten {
-            mart: name.into(),
-            rows: t.num_rows(),
-            version,
-        });
-    }
+    // What later steps read stays registered: the RFM segments of today
+    // (for CLV). Everything else a step materialised is let go as soon as
+    // it is written, so a run holds one step's rows at a time.
+    let keep = ["rfm_customer_now"];
+    engine.release_rows(&keep)?;
+    write_marts(
+        warehouse,
+        as_of,
+        &run_id,
+        vec![
+            ("rfm_customer", rfm.customers),
+            ("rfm_segment", rfm.segments),
+            ("rfm_migration", migration),
+            ("cohort_retention", cohorts),
+        ],
+        &mut marts,
+    )
+    .await?;
 
     // Funnel and traffic light: a mart whose inputs were never loaded is skipped.
-    for (name, t) in crate::funnel::nightly_marts(engine, config, as_of).await? {
-        let rows = t.num_rows();
-        let version = warehouse
-            .write_mart(name, as_of, &run_id, t.schema.clone(), t.batches.clone())
-            .await?;
-        marts.push(MartWritten {
-            mart: name.into(),
-            rows,
-            version,
-        });
-    }
+    let funnel = crate::funnel::nightly_marts(engine, config, as_of).await?;
+    engine.release_rows(&keep)?;
+    write_marts(warehouse, as_of, &run_id, funnel, &mut marts).await?;
 
     // CLV after RFM, which registered rfm_customer_now for the segments.
     let mut notes = Vec::new();
-    match engine.clv_nightly(as_of, &config.clv, &config.rfm).await? {
+    let clv = engine.clv_nightly(as_of, &config.clv, &config.rfm).await?;
+    engine.release_rows(&[])?;
+    match clv {
         Ok(clv) => {
             notes.extend(clv.notes);
             let mut tables = vec![
@@ -165,16 +186,7 @@ pub async fn run_nightly(
                 ("clv_segment", clv.segments),
             ];
             tables.extend(clv.validation.map(|v| ("clv_validation", v)));
-            for (name, t) in tables {
-                let version = warehouse
-                    .write_mart(name, as_of, &run_id, t.schema.clone(), t.batches.clone())
-                    .await?;
-                marts.push(MartWritten {
-                    mart: name.into(),
-                    rows: t.num_rows(),
-                    version,
-                });
-            }
+            write_marts(warehouse, as_of, &run_id, tables, &mut marts).await?;
         }
         Err(note) => notes.push(note),
     }

@@ -62,6 +62,16 @@ pub(crate) fn timestamp_literal(d: chrono::NaiveDate) -> String {
     format!("TIMESTAMP '{} 00:00:00'", d.format("%Y-%m-%d"))
 }
 
+/// The first line of a rendered query, before its name.
+const QUERY_TAG: &str = "-- query: ";
+
+/// The name of a query [`render`] produced; `sql` for any other text.
+pub(crate) fn query_name(sql: &str) -> &str {
+    sql.strip_prefix(QUERY_TAG)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or("sql")
+}
+
 /// The SQL of query `name`.
 pub fn get(name: &str) -> Result<&'static str> {
     ALL.iter()
@@ -72,8 +82,11 @@ pub fn get(name: &str) -> Result<&'static str> {
 
 /// Query `name` with its `{placeholders}` replaced; a placeholder left
 /// unbound is an error, so a typo cannot reach DataFusion as SQL.
+///
+/// The text starts with the line `-- query: <name>`, which names the query in
+/// the engine's log (`crm -vv`).
 pub fn render(name: &str, params: &[(&str, String)]) -> Result<String> {
-    let mut sql = get(name)?.to_string();
+    let mut sql = format!("{QUERY_TAG}{name}\n{}", get(name)?);
     for (k, v) in params {
         sql = sql.replace(&format!("{{{k}}}"), v);
     }
@@ -90,6 +103,21 @@ pub fn render(name: &str, params: &[(&str, String)]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn rendered_queries_carry_their_name() {
+        let params = [
+            ("as_of", "2025-12-31".to_string()),
+            (
+                "as_of_end",
+                timestamp_literal(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()),
+            ),
+        ];
+        let sql = render("cohort_retention", &params).unwrap();
+        assert_eq!(query_name(&sql), "cohort_retention");
+        assert_eq!(query_name("SELECT 1"), "sql");
+    }
 
     #[test]
     fn every_query_file_is_registered() {

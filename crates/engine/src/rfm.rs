@@ -74,22 +74,52 @@ impl Engine {
         };
         self.context().deregister_table(name)?;
         self.context().register_table(name, provider)?;
+        self.rows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string());
         Ok(())
     }
 
     /// Runs SQL produced by [`render`] (never user text) and collects it.
     pub(crate) async fn collect_sql(&self, sql: &str) -> Result<Table> {
+        let started = std::time::Instant::now();
         let df = self.context().sql(sql).await?;
         let planned: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let plan = df.create_physical_plan().await?;
-        let batches =
-            datafusion::physical_plan::collect(Arc::clone(&plan), self.context().task_ctx())
-                .await?;
+        let name = crate::queries::query_name(sql);
+        let collected =
+            datafusion::physical_plan::collect(Arc::clone(&plan), self.context().task_ctx()).await;
+        if log::log_enabled!(target: "crm::plan", log::Level::Trace) {
+            log::trace!(
+                target: "crm::plan",
+                "{name}:\n{}",
+                datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+                    plan.as_ref()
+                )
+                .indent(true)
+            );
+        }
+        let batches = collected
+            .inspect_err(|e| {
+                log::debug!(target: "crm::query", "{name}: failed after {:.2} s: {e}", started.elapsed().as_secs_f64())
+            })?
+            .into_iter()
+            .map(crate::compact::compact)
+            .collect::<Result<Vec<_>>>()?;
         self.spill().add_plan(&plan);
         // Execution may relax nullability against the plan; the batches' own
         // schema is the one a MemTable over them must carry.
         let schema = batches.first().map_or(planned, RecordBatch::schema);
-        Ok(Table { schema, batches })
+        let table = Table { schema, batches };
+        log::debug!(
+            target: "crm::query",
+            "{name}: {} rows, {} MB, {:.2} s",
+            table.num_rows(),
+            table.batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>() >> 20,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(table)
     }
 
     /// Computes RFM as of `as_of` with the given settings.

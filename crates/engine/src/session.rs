@@ -9,10 +9,12 @@ use crm_warehouse::{TimeTravel, Warehouse};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
 
 use crate::cluster::{Cluster, Scratch};
+use crate::compact::CompactBeforeSort;
 use crate::error::{Error, Result};
 use crate::memory::LimitPool;
 
@@ -84,6 +86,8 @@ pub struct Engine {
     warehouse: Warehouse,
     spill: Arc<SpillTotals>,
     tables: Vec<String>,
+    /// Names registered by `register_rows`, for [`Engine::release_rows`].
+    pub(crate) rows: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// Set on a cluster: where materialised rows go.
     scratch: Option<Scratch>,
 }
@@ -123,11 +127,17 @@ impl Engine {
                     .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
             );
         }
-        let state = SessionStateBuilder::new()
+        let mut state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime.build_arc()?)
-            .with_default_features()
-            .build();
+            .with_default_features();
+        if opts.cluster.is_none() {
+            // Executors plan their own stages; CompactExec is crm's node.
+            let mut rules = PhysicalOptimizer::new().rules;
+            rules.push(Arc::new(CompactBeforeSort));
+            state = state.with_physical_optimizer_rules(rules);
+        }
+        let state = state.build();
         let (ctx, scratch) = match &opts.cluster {
             None => (SessionContext::new_with_state(state), None),
             Some(cluster) => {
@@ -149,6 +159,7 @@ impl Engine {
             warehouse: warehouse.clone(),
             spill: Arc::default(),
             tables: Vec::new(),
+            rows: Default::default(),
             scratch,
         };
         for name in Warehouse::known_names() {
@@ -206,6 +217,23 @@ impl Engine {
         &self.tables
     }
 
+    /// Forgets the rows that steps materialised (see `register_rows`),
+    /// except those named in `keep`, so that a long run holds only what
+    /// later steps read. The memory is freed once no result refers to it.
+    pub fn release_rows(&self, keep: &[&str]) -> Result<()> {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        let gone: Vec<String> = rows
+            .iter()
+            .filter(|n| !keep.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.ctx.deregister_table(name.as_str())?;
+            rows.remove(&name);
+        }
+        Ok(())
+    }
+
     pub fn has_table(&self, name: &str) -> bool {
         self.tables.iter().any(|t| t == name)
     }
@@ -250,5 +278,39 @@ impl Engine {
                 }
                 other => Error::DataFusion(other),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Int64Array, RecordBatch};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::Table;
+
+    #[tokio::test]
+    async fn released_rows_are_gone_and_kept_rows_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(dir.path().to_str().unwrap()).unwrap();
+        let engine = Engine::open(&wh, &EngineOptions::default()).await.unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let batch =
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1, 2]))])
+                .unwrap();
+        let t = Table {
+            schema,
+            batches: vec![batch],
+        };
+        for name in ["step_rows", "kept_rows"] {
+            engine.register_rows(name, &t).await.unwrap();
+        }
+        engine.release_rows(&["kept_rows"]).unwrap();
+        assert!(engine.context().table_exist("kept_rows").unwrap());
+        assert!(!engine.context().table_exist("step_rows").unwrap());
+        let n = engine.sql("SELECT sum(n) FROM kept_rows").await.unwrap();
+        assert_eq!(n.collect().await.unwrap()[0].num_rows(), 1);
+        engine.release_rows(&[]).unwrap();
+        assert!(!engine.context().table_exist("kept_rows").unwrap());
     }
 }

@@ -1,5 +1,8 @@
 //! The scheduler of a crm cluster (Ballista); see docs/cluster.md.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     crm_cluster::scheduler_main()
 }

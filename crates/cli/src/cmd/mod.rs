@@ -73,7 +73,9 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Say more about what is happening.
+    /// Say more about what is happening; -vv also logs every query with
+    /// its rows, memory and time, -vvv its plan with metrics
+    /// (RUST_LOG=LEVEL adds DataFusion's and delta-rs' logs).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
