@@ -3,7 +3,8 @@
 #   benches/scale.sh 10000000 4GiB      # 10M transactions, all marts, 4 GiB for the queries
 #   benches/scale.sh 300000000 4GiB
 # Prints (and appends to benches/results.jsonl) wall time, CPU time, peak RSS of the
-# whole process, and what the queries spilled.
+# whole process, and what the queries spilled; the log of every query (`-vv`) goes
+# to benches/data/scale-run.log.
 #
 # Set-up, not measured: `crm gen --dir` writes Parquet; the small tables go in with
 # `crm load`; the transactions table is written as Delta by delta-rs' own writer
@@ -42,8 +43,8 @@ parquet_bytes=$(du -sb "$wh/tables/transactions" | cut -f1)
 l=$(cut -d' ' -f1 /proc/loadavg)
 t0=$(date +%s.%N)
 /usr/bin/time -v -o "$data/time-scale.txt" \
-  "$crm" --warehouse "$wh" --memory-limit "$limit" run --as-of $as_of --format json \
-  > "$data/scale-run.json"
+  "$crm" --warehouse "$wh" --memory-limit "$limit" -vv run --as-of $as_of --format json \
+  > "$data/scale-run.json" 2> "$data/scale-run.log"
 t1=$(date +%s.%N)
 rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$data/time-scale.txt")
 cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$data/time-scale.txt")

@@ -112,6 +112,10 @@ impl Engine {
             // default 10 MB per sort would not fit a small limit shared by
             // many operators.
             config = config.with_sort_spill_reservation_bytes((limit / 32).min(10 << 20));
+            // DataFusion 55's hash join holds its whole build side and cannot
+            // spill: at 3*10^8 transactions (14M customers) one build side
+            // outgrew a 4 GiB pool. Sort-merge joins sort (and spill) instead.
+            config.options_mut().optimizer.prefer_hash_join = false;
         }
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = opts.memory_limit {

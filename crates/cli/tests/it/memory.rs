@@ -40,7 +40,7 @@ fn a_memory_limit_spills_and_changes_no_result() {
     let out = bounded
         .command()
         .args(["run", "--as-of", AS_OF, "--format", "json"])
-        .args(["--memory-limit", "32MiB"])
+        .args(["--memory-limit", "64MiB"])
         .output()
         .unwrap();
     assert!(
