@@ -44,7 +44,7 @@ pub(crate) fn compact(batch: RecordBatch) -> Result<RecordBatch> {
     let needed: usize = batch
         .columns()
         .iter()
-        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(reported))
+        .map(|c| needed_bytes(c, reported))
         .sum();
     if reported <= 2 * needed + (1 << 20) {
         return Ok(batch);
@@ -64,6 +64,18 @@ pub(crate) fn compact(batch: RecordBatch) -> Result<RecordBatch> {
         copied.get_array_memory_size()
     );
     Ok(copied)
+}
+
+/// The bytes a fresh copy of `array` would take. Arrow's slice size counts
+/// a view array's views but not the bytes they point at; those are added.
+fn needed_bytes(array: &ArrayRef, fallback: usize) -> usize {
+    let sliced = array.to_data().get_slice_memory_size().unwrap_or(fallback);
+    let referenced = match array.data_type() {
+        DataType::Utf8View => array.as_string_view().total_buffer_bytes_used(),
+        DataType::BinaryView => array.as_binary_view().total_buffer_bytes_used(),
+        _ => 0,
+    };
+    sliced + referenced
 }
 
 /// String and binary views keep every data buffer they point into; `take`
@@ -244,6 +256,20 @@ mod tests {
         let whole = batch(200_000);
         let kept = compact(whole.clone()).unwrap();
         assert!(kept.column(2).to_data().ptr_eq(&whole.column(2).to_data()));
+        // Long strings: the bytes the views point at are the batch's own.
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "s",
+            DataType::Utf8View,
+            false,
+        )]));
+        let long = StringViewArray::from_iter_values((0..200_000).map(|i| format!("{i:040}")));
+        let strings = RecordBatch::try_new(schema, vec![Arc::new(long)]).unwrap();
+        let kept = compact(strings.clone()).unwrap();
+        assert!(
+            kept.column(0)
+                .to_data()
+                .ptr_eq(&strings.column(0).to_data())
+        );
         let small = batch(100).slice(10, 20);
         let kept = compact(small.clone()).unwrap();
         assert!(kept.column(2).to_data().ptr_eq(&small.column(2).to_data()));
