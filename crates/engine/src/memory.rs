@@ -1,4 +1,5 @@
-//! Human byte sizes for `--memory-limit` and `[engine] memory_limit`.
+//! `--memory-limit` and `[engine] memory_limit`: human byte sizes, and the
+//! pool that enforces the limit.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
