@@ -24,6 +24,7 @@ use crm_core::{QuarantineReason, QuarantineRow};
 use crate::cells::CellBatch;
 use crate::contact::{PhoneNormalizer, normalize_email, split_phones};
 use crate::error::Result;
+use crate::keys::KeyId;
 use crate::sniff::Encoding;
 use crate::temporal::{TemporalParser, days_since_epoch};
 
@@ -86,8 +87,8 @@ pub(crate) struct Converted {
     pub batch: RecordBatch,
     /// For each output row, its row index in the cell batch.
     pub rows: Vec<u32>,
-    /// For each output row, the hash of its natural key.
-    pub keys: Vec<u128>,
+    /// For each output row, its natural key.
+    pub keys: Vec<KeyId>,
     pub quarantine: Vec<QuarantineRow>,
     pub rows_read: u64,
 }
@@ -282,16 +283,7 @@ impl Plan {
             let staged = self.stage_row(cells, row, &special, &mut vals, utf8);
             match staged {
                 Ok(()) => {
-                    key_buf.clear();
-                    for &k in &self.key_cols {
-                        match &vals[k] {
-                            Val::Str(s) => key_buf.extend_from_slice(s.as_bytes()),
-                            Val::Int(i) => key_buf.extend_from_slice(&i.to_le_bytes()),
-                            _ => {}
-                        }
-                        key_buf.push(0x1f);
-                    }
-                    keys.push(twox_hash::XxHash3_128::oneshot(&key_buf));
+                    keys.push(self.key_id(&vals, &mut key_buf));
                     for (b, v) in builders.iter_mut().zip(&vals) {
                         b.append(v);
                     }
@@ -320,6 +312,31 @@ impl Plan {
             quarantine,
             rows_read: n as u64,
         })
+    }
+
+    /// The row's natural key for the duplicate check: a number when the
+    /// key is one text column spelling an integer, else the hash of the
+    /// key's text (`key_buf` is scratch space).
+    fn key_id(&self, vals: &[Val<'_>], key_buf: &mut Vec<u8>) -> KeyId {
+        let hash = |key_buf: &mut Vec<u8>| {
+            key_buf.clear();
+            for &k in &self.key_cols {
+                match &vals[k] {
+                    Val::Str(s) => key_buf.extend_from_slice(s.as_bytes()),
+                    Val::Int(i) => key_buf.extend_from_slice(&i.to_le_bytes()),
+                    _ => {}
+                }
+                key_buf.push(0x1f);
+            }
+            twox_hash::XxHash3_128::oneshot(key_buf)
+        };
+        match (
+            self.key_cols.as_slice(),
+            self.key_cols.first().map(|&k| &vals[k]),
+        ) {
+            ([_], Some(Val::Str(s))) => KeyId::of_text(s.as_bytes(), || hash(key_buf)),
+            _ => KeyId::Hash(hash(key_buf)),
+        }
     }
 
     fn text<'a>(
@@ -608,9 +625,20 @@ impl Plan {
     }
 }
 
+/// `str::trim`, with a quick exit for the usual cell that starts and ends
+/// with a visible ASCII character (`trim` decodes characters from both ends).
+pub(crate) fn trim_fast(s: &str) -> &str {
+    let visible = |b: u8| b > b' ' && b < 0x80;
+    match s.as_bytes() {
+        [first, .., last] if visible(*first) && visible(*last) => s,
+        [only] if visible(*only) => s,
+        _ => s.trim(),
+    }
+}
+
 fn trim_cow(c: Cow<'_, str>) -> Cow<'_, str> {
     match c {
-        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Borrowed(s) => Cow::Borrowed(trim_fast(s)),
         Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
         Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
     }

@@ -55,6 +55,7 @@ mod csv;
 pub mod error;
 mod input;
 mod jsonl;
+mod keys;
 pub mod mapping;
 mod parquet;
 mod reader;

@@ -8,7 +8,6 @@
 //! serial step.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -26,6 +25,7 @@ use crate::contact::PhoneNormalizer;
 use crate::convert::{ColPlan, Converted, Plan, Src, allowed_values};
 use crate::error::{Error, Result};
 use crate::input::{content_hash, open_stream, read_all, read_head};
+use crate::keys::{KeyId, SeenKeys};
 use crate::mapping::{ColumnSource, Mapping};
 use crate::sniff::{
     Encoding, Format, detect_format, sniff_decimal_comma, sniff_delimiter, sniff_encoding,
@@ -132,36 +132,13 @@ fn csv_error(path: &Path, e: ::csv::Error) -> Error {
     }
 }
 
-/// Identity hashing for keys that are already xxh3 hashes.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 ^= u64::from_le_bytes(b);
-        }
-    }
-    fn write_u128(&mut self, v: u128) {
-        self.0 = v as u64 ^ (v >> 64) as u64;
-    }
-}
-
 /// Reads one file chunk by chunk. Iterate with `next_chunk` (or as an `Iterator`).
 pub struct FileReader {
     info: FileInfo,
     plan: Arc<Plan>,
     rx: Option<Receiver<Result<Pending>>>,
-    /// 128-bit hashes of the natural keys loaded so far. At 128 bits a false
-    /// duplicate among 10^9 keys has a probability below 10^-20, so no
-    /// fallback comparison of the key text is kept (it would cost the memory
-    /// of every key).
-    seen: HashSet<u128, BuildHasherDefault<KeyHasher>>,
+    /// The natural keys loaded so far.
+    seen: SeenKeys,
 }
 
 impl std::fmt::Debug for FileReader {
@@ -385,7 +362,7 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<FileReader> {
         info,
         plan,
         rx: Some(rx),
-        seen: HashSet::default(),
+        seen: SeenKeys::default(),
     })
 }
 
@@ -649,18 +626,25 @@ impl FileReader {
 
     /// The duplicate check, in file order: the first occurrence is kept.
     fn dedupe(&mut self, cells: &CellBatch, conv: Converted) -> Result<Chunk> {
-        if self.seen.capacity() == 0 && !cells.is_empty() {
-            // Size the key set once from the file's size and the first
-            // batch's bytes per row: growing a set of millions of keys by
-            // doubling costs more than the inserts themselves.
+        if self.seen.is_empty() && !cells.is_empty() {
+            // Size the hash set once from the file's size, the first batch's
+            // bytes per row and its share of keys that need hashing (none
+            // when the ids are numbered).
             let per_row = (cells.raw_len() / cells.len()).max(1) as u64;
             let file = std::fs::metadata(&self.info.path)
                 .map(|m| m.len())
                 .unwrap_or(0);
             let plain = if self.info.gzip { 0 } else { file };
             let expected = (plain / per_row + plain / per_row / 10).min(100_000_000);
-            self.seen
-                .reserve(expected.max(conv.keys.len() as u64) as usize);
+            let hashed = conv
+                .keys
+                .iter()
+                .filter(|k| matches!(k, KeyId::Hash(_)))
+                .count() as u64;
+            if hashed > 0 {
+                let share = expected * hashed / conv.keys.len().max(1) as u64;
+                self.seen.reserve_hashed(share.max(hashed) as usize);
+            }
         }
         let mut quarantine = conv.quarantine;
         let mut keep: Option<Vec<bool>> = None;

@@ -53,7 +53,7 @@ impl TemporalParser {
     /// Reads a timestamp; one with an offset is converted to the configured
     /// zone's wall clock, one without is taken as given.
     pub fn parse(&self, s: &str) -> Result<NaiveDateTime, String> {
-        let s = s.trim();
+        let s = crate::convert::trim_fast(s);
         if let Some(fmt) = &self.format {
             return self.parse_with_format(s, fmt);
         }
