@@ -67,7 +67,13 @@ pub async fn connect(
     let state = SessionStateBuilder::new_from_existing(stores::with_warehouse_stores(state)?)
         .with_config(config)
         .build();
-    SessionContext::remote_with_state(&format!("df://{address}"), state).await
+    let ctx = SessionContext::remote_with_state(&format!("df://{address}"), state).await?;
+    // Ballista's upgrade swaps in its own function sets: crm's own window
+    // functions go back in.
+    for f in crm_engine::functions::window_functions() {
+        ctx.register_udwf(f.as_ref().clone());
+    }
+    Ok(ctx)
 }
 
 /// Fails early, with a plain message, when nothing listens at the

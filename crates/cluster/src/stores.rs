@@ -70,7 +70,12 @@ pub(crate) fn with_warehouse_stores(state: SessionState) -> Result<SessionState>
 /// The session a scheduler plans with: Ballista's defaults, crm's stores.
 pub(crate) fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
     let state = ballista_core::utils::default_session_builder(config)?;
-    Ok(SessionStateBuilder::new_from_existing(state)
+    let mut state = SessionStateBuilder::new_from_existing(state)
         .with_runtime_env(runtime().build_arc()?)
-        .build())
+        .build();
+    // The plans the scheduler decodes call crm's own window functions.
+    for f in crm_engine::functions::window_functions() {
+        datafusion::execution::FunctionRegistry::register_udwf(&mut state, f)?;
+    }
+    Ok(state)
 }

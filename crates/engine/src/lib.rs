@@ -16,6 +16,7 @@ mod cluster;
 pub mod clv;
 mod compact;
 mod error;
+pub mod functions;
 pub mod funnel;
 mod memory;
 pub mod nightly;

@@ -150,6 +150,14 @@ impl Engine {
             ("levels", levels.to_string()),
             ("dormant_days", cfg.dormant_days.to_string()),
             ("birthday_days", cfg.birthday_days.to_string()),
+            (
+                "score_window",
+                match cfg.score_within {
+                    // One window over every customer needs no sort.
+                    ScoreWithin::All => String::new(),
+                    ScoreWithin::MarketSegment => "PARTITION BY score_group".into(),
+                },
+            ),
         ];
 
         // rfm_base is materialised (one row per customer): the scores read

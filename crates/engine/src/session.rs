@@ -141,7 +141,10 @@ impl Engine {
             rules.push(Arc::new(CompactBeforeSort));
             state = state.with_physical_optimizer_rules(rules);
         }
-        let state = state.build();
+        let mut state = state.build();
+        for f in crate::functions::window_functions() {
+            datafusion::execution::FunctionRegistry::register_udwf(&mut state, f)?;
+        }
         let (ctx, scratch) = match &opts.cluster {
             None => (SessionContext::new_with_state(state), None),
             Some(cluster) => {

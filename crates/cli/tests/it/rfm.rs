@@ -352,3 +352,61 @@ fn rfm_matches_polars_on_100k_generated_customers() {
     let diff: Vec<_> = a.iter().zip(&b).filter(|(x, y)| x != y).take(5).collect();
     assert!(diff.is_empty(), "first differences (crm, polars): {diff:?}");
 }
+
+/// `[rfm] score_within = "market_segment"`: ranks within each segment.
+/// b2b = {A, C}, b2c = {B, D}; G has no customers row and ranks alone.
+/// With N = 2, a value with one customer below it scores 1 + 5·1/2 = 3:
+/// b2b: R C 181 → 1, A 0 → 3; F both 2 → 1; M A 150 → 1, C 700 → 3.
+/// b2c: R D 91 → 1, B 0 → 3; F both 1 → 1; M B 70 → 1, D 80 → 3.
+/// G alone scores 1 everywhere.
+#[test]
+fn scores_within_market_segments_rank_each_segment_on_its_own() {
+    let crm = loaded();
+    let customers = crm.file(
+        "customers.csv",
+        "customer_id,full_name,market_segment\nA,Anna,b2b\nC,Carl,b2b\nB,Boris,b2c\nD,Dana,b2c\n",
+    );
+    crm.ok(
+        0,
+        &["load", "--table", "customers", customers.to_str().unwrap()],
+    );
+    let config = crm.file("crm.toml", "[rfm]\nscore_within = \"market_segment\"\n");
+    let out = crm.ok(
+        0,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "rfm",
+            "--as-of",
+            "2024-06-30",
+            "--per-customer",
+            "--format",
+            "csv",
+        ],
+    );
+    let mut lines: Vec<&str> = out.lines().collect();
+    let header: Vec<&str> = lines.remove(0).split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let mut got: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            ["customer_id", "score_group", "r", "f", "m", "segment"]
+                .iter()
+                .map(|c| v[col(c)])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "A b2b 3 1 1 about_to_sleep",
+            "B b2c 3 1 1 about_to_sleep",
+            "C b2b 1 1 3 hibernating",
+            "D b2c 1 1 3 hibernating",
+            "G  1 1 1 hibernating",
+        ]
+    );
+}

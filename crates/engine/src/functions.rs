@@ -1,0 +1,193 @@
+//! crm's own SQL functions, registered in every session (and, on a cluster,
+//! in the scheduler's and executors' registries, see `crm-cluster`).
+//!
+//! - `tie_quantile(value, levels) OVER (...)`: the tie-stable quantile score
+//!   of RFM, `1 + floor(levels * (RANK() - 1) / N)` over the window's
+//!   partition, where `RANK() - 1` is the number of rows with a strictly
+//!   smaller value. Equal values always get equal scores. Null values get a
+//!   null score and do not count in N.
+//!
+//! The window function computes the score from one sort of the partition's
+//! values (Arrow's `rank`), where SQL would need a `RANK()` window (a sort of
+//! every row with its columns) or a join back to counts per distinct value.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Int32Array};
+use arrow::compute::SortOptions;
+use arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
+use datafusion::logical_expr::{
+    LimitEffect, PartitionEvaluator, Signature, Volatility, WindowUDF, WindowUDFImpl,
+};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::expressions::Literal;
+
+/// The window functions crm's SQL uses.
+pub fn window_functions() -> Vec<Arc<WindowUDF>> {
+    vec![Arc::new(WindowUDF::from(TieQuantile::new()))]
+}
+
+/// `tie_quantile(value, levels)`: see the module documentation.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TieQuantile {
+    signature: Signature,
+}
+
+impl TieQuantile {
+    fn new() -> Self {
+        // Any value Arrow can rank (numbers, decimals, dates, strings); the
+        // number of levels is an integer literal.
+        TieQuantile {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl WindowUDFImpl for TieQuantile {
+    fn name(&self) -> &str {
+        "tie_quantile"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn partition_evaluator(
+        &self,
+        args: PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn PartitionEvaluator>> {
+        let levels = match args
+            .input_exprs()
+            .get(1)
+            .and_then(|e| e.downcast_ref::<Literal>().map(|l| l.value().clone()))
+        {
+            Some(v) => levels_of(&v)?,
+            None => {
+                return exec_err!("tie_quantile(value, levels): levels must be an integer literal");
+            }
+        };
+        Ok(Box::new(TieQuantileEvaluator { levels }))
+    }
+
+    fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
+        Ok(Arc::new(Field::new(
+            field_args.name(),
+            DataType::Int32,
+            true,
+        )))
+    }
+
+    fn limit_effect(&self, _args: &[Arc<dyn PhysicalExpr>]) -> LimitEffect {
+        LimitEffect::Unknown
+    }
+}
+
+fn levels_of(v: &ScalarValue) -> Result<i64> {
+    let n = match v {
+        ScalarValue::Int64(Some(n)) => *n,
+        ScalarValue::Int32(Some(n)) => i64::from(*n),
+        ScalarValue::UInt64(Some(n)) => i64::try_from(*n).unwrap_or(0),
+        ScalarValue::UInt32(Some(n)) => i64::from(*n),
+        other => {
+            return exec_err!("tie_quantile: levels must be a positive integer, found {other}");
+        }
+    };
+    if n < 1 {
+        return exec_err!("tie_quantile: levels must be a positive integer, found {n}");
+    }
+    Ok(n)
+}
+
+#[derive(Debug)]
+struct TieQuantileEvaluator {
+    levels: i64,
+}
+
+impl PartitionEvaluator for TieQuantileEvaluator {
+    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
+        let Some(values) = values.first() else {
+            return exec_err!("tie_quantile needs a value");
+        };
+        if values.len() != num_rows {
+            return exec_err!("tie_quantile: {} values for {num_rows} rows", values.len());
+        }
+        Ok(Arc::new(tie_quantile(values, self.levels)?))
+    }
+}
+
+/// The scores of one partition's values.
+fn tie_quantile(values: &ArrayRef, levels: i64) -> Result<Int32Array> {
+    let values = if matches!(values.data_type(), DataType::Utf8View) {
+        arrow::compute::cast(values, &DataType::Utf8)?
+    } else {
+        Arc::clone(values)
+    };
+    let valid = values.len() - values.null_count();
+    // Ranked descending, a value's rank is the number of values >= it (ties
+    // take the highest rank), so N - rank is the number strictly smaller.
+    let desc = arrow::compute::rank(
+        values.as_ref(),
+        Some(SortOptions {
+            descending: true,
+            nulls_first: false,
+        }),
+    )?;
+    let n = valid as i64;
+    let scores: Int32Array = desc
+        .iter()
+        .enumerate()
+        .map(|(i, &rank)| {
+            values.is_valid(i).then(|| {
+                let before = n - i64::from(rank);
+                // before < n, so the score is at most levels.
+                (1 + levels * before / n) as i32
+            })
+        })
+        .collect();
+    Ok(scores)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Decimal128Array, Int64Array, StringArray};
+
+    fn scores(a: impl Array + 'static, levels: i64) -> Vec<Option<i32>> {
+        tie_quantile(&(Arc::new(a) as ArrayRef), levels)
+            .unwrap()
+            .iter()
+            .collect()
+    }
+
+    #[test]
+    fn ties_share_a_score_and_edges_are_integer() {
+        // N = 10, levels 5: before counts 0,0,2,3,3,3,6,7,8,9.
+        let a = Int64Array::from(vec![1, 1, 2, 3, 3, 3, 4, 5, 6, 7]);
+        assert_eq!(
+            scores(a, 5),
+            [1, 1, 2, 2, 2, 2, 4, 4, 5, 5].map(Some).to_vec()
+        );
+    }
+
+    #[test]
+    fn order_of_rows_does_not_matter_and_decimals_rank_by_value() {
+        let a = Decimal128Array::from(vec![500, -100, 500, 0])
+            .with_precision_and_scale(18, 2)
+            .unwrap();
+        // Sorted: -1.00, 0.00, 5.00, 5.00; before = 2, 0, 2, 1 of N = 4.
+        assert_eq!(scores(a, 4), [3, 1, 3, 2].map(Some).to_vec());
+    }
+
+    #[test]
+    fn nulls_get_no_score_and_do_not_count() {
+        let a = Int64Array::from(vec![Some(3), None, Some(1)]);
+        assert_eq!(scores(a, 2), vec![Some(2), None, Some(1)]);
+    }
+
+    #[test]
+    fn one_value_scores_one() {
+        assert_eq!(scores(StringArray::from(vec!["x"]), 5), vec![Some(1)]);
+    }
+}
