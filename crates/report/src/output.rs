@@ -145,21 +145,96 @@ pub fn write_batches(
     Ok(())
 }
 
+/// Rows per Parquet row group (the parquet crate's default).
+const ROW_GROUP_ROWS: usize = 1024 * 1024;
+
 /// Writes batches to a Parquet file (zstd), creating or replacing it.
+///
+/// The columns of each row group are cast to their plain types and encoded
+/// in parallel (one rayon task per column), then appended in order; the file
+/// is the same as `ArrowWriter` writes, Arrow schema included.
 pub fn write_parquet_file(path: &Path, schema: &Schema, batches: &[RecordBatch]) -> Result<()> {
-    let schema = plain_schema(schema);
-    let batches = plain_batches(&schema, batches)?;
+    write_parquet(path, schema, batches, ROW_GROUP_ROWS)
+}
+
+fn write_parquet(
+    path: &Path,
+    schema: &Schema,
+    batches: &[RecordBatch],
+    group_rows: usize,
+) -> Result<()> {
+    use parquet::arrow::arrow_writer::compute_leaves;
+    use rayon::prelude::*;
+
+    let plain = plain_schema(schema);
     let file = std::fs::File::create(path)
         .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", path.display())))?;
     let props = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .set_max_row_group_row_count(Some(group_rows))
         .build();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, Some(props))?;
-    for b in &batches {
-        w.write(b)?;
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::io::BufWriter::new(file),
+        plain.clone(),
+        Some(props),
+    )?;
+    if plain.fields().iter().any(|f| f.data_type().is_nested()) {
+        // A nested column has several leaves: the plain writer handles them.
+        for b in plain_batches(&plain, batches)? {
+            writer.write(&b)?;
+        }
+        writer.close()?;
+        return Ok(());
     }
-    w.close()?;
+    let (mut file_writer, factory) = writer.into_serialized_writer()?;
+    for (index, group) in row_groups(batches, group_rows).iter().enumerate() {
+        let writers = factory.create_column_writers(index)?;
+        let chunks = writers
+            .into_par_iter()
+            .zip(plain.fields().par_iter())
+            .enumerate()
+            .map(|(c, (mut w, field))| {
+                for b in group {
+                    let column = arrow::compute::cast(b.column(c), field.data_type())?;
+                    for leaf in compute_leaves(field, &column)? {
+                        w.write(&leaf)?;
+                    }
+                }
+                Ok(w.close()?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut rg = file_writer.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut rg)?;
+        }
+        rg.close()?;
+    }
+    file_writer.close()?;
     Ok(())
+}
+
+/// The batches, sliced into runs of at most `rows` rows each.
+fn row_groups(batches: &[RecordBatch], rows: usize) -> Vec<Vec<RecordBatch>> {
+    let mut groups = vec![Vec::new()];
+    let mut filled = 0;
+    for b in batches {
+        let mut offset = 0;
+        while offset < b.num_rows() {
+            if filled == rows {
+                groups.push(Vec::new());
+                filled = 0;
+            }
+            let take = (rows - filled).min(b.num_rows() - offset);
+            groups
+                .last_mut()
+                .expect("one group")
+                .push(b.slice(offset, take));
+            filled += take;
+            offset += take;
+        }
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
 }
 
 /// Writes one result object (e.g. a load summary): pretty key/value table,
@@ -331,5 +406,48 @@ mod tests {
             .unwrap();
         let got: Vec<RecordBatch> = r.map(|b| b.unwrap()).collect();
         assert_eq!(got, vec![b]);
+    }
+
+    #[test]
+    fn parquet_row_groups_split_batches_and_keep_row_order() {
+        use arrow::array::{Int64Array, StringViewArray};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("s", DataType::Utf8View, true),
+        ]));
+        let batch = |from: i64, len: i64| {
+            let n: Vec<i64> = (from..from + len).collect();
+            let s: Vec<Option<String>> = n
+                .iter()
+                .map(|i| (i % 3 != 0).then(|| format!("v{i}")))
+                .collect();
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from(n)),
+                    Arc::new(StringViewArray::from(s)),
+                ],
+            )
+            .unwrap()
+        };
+        let batches = [batch(0, 2), batch(2, 5), batch(7, 0), batch(7, 4)];
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.parquet");
+        write_parquet(&p, &schema, &batches, 3).unwrap();
+        let f = std::fs::File::open(&p).unwrap();
+        let builder =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+        let groups: Vec<i64> = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, vec![3, 3, 3, 2]);
+        let got: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
+        let got = arrow::compute::concat_batches(&got[0].schema(), &got).unwrap();
+        let plain = plain_schema(&schema);
+        let want = plain_batches(&plain, &batches).unwrap();
+        assert_eq!(got, arrow::compute::concat_batches(&plain, &want).unwrap());
     }
 }
