@@ -22,20 +22,35 @@ pub struct CellBatch {
     field_ends: Vec<u32>,
     row_ends: Vec<u32>,
     lines: Vec<u64>,
+    /// Raw text: rows' lines copied in one after another, or the block of
+    /// the file the rows were parsed from (then spans skip its newlines).
     raw: Vec<u8>,
-    raw_ends: Vec<u32>,
+    raw_spans: Vec<(u32, u32)>,
     issues: Vec<Option<Box<RowIssue>>>,
 }
 
 impl CellBatch {
     pub fn with_capacity(rows: usize, bytes: usize) -> CellBatch {
+        CellBatch::with_capacities(rows, rows * 8, bytes, bytes)
+    }
+
+    /// Room for `rows` rows of `fields` cells in all, `cell_bytes` of cell
+    /// text and `raw_bytes` of raw lines: a reader that sizes each batch
+    /// from the last one never grows a buffer (growing copies it into
+    /// fresh pages, which the kernel must zero first).
+    pub fn with_capacities(
+        rows: usize,
+        fields: usize,
+        cell_bytes: usize,
+        raw_bytes: usize,
+    ) -> CellBatch {
         CellBatch {
-            data: Vec::with_capacity(bytes),
-            field_ends: Vec::with_capacity(rows * 8),
+            data: Vec::with_capacity(cell_bytes),
+            field_ends: Vec::with_capacity(fields),
             row_ends: Vec::with_capacity(rows),
             lines: Vec::with_capacity(rows),
-            raw: Vec::with_capacity(bytes),
-            raw_ends: Vec::with_capacity(rows),
+            raw: Vec::with_capacity(raw_bytes),
+            raw_spans: Vec::with_capacity(rows),
             issues: Vec::with_capacity(rows),
         }
     }
@@ -47,11 +62,23 @@ impl CellBatch {
 
     /// Closes the row whose fields were pushed since the last call.
     pub fn end_row(&mut self, line: u64, raw: &[u8]) {
+        let start = self.raw.len() as u32;
         self.raw.extend_from_slice(raw);
-        self.raw_ends.push(self.raw.len() as u32);
+        self.end_row_at(line, start..self.raw.len() as u32);
+    }
+
+    /// Closes the row whose raw text is `raw` in the block given (or to be
+    /// given) to [`CellBatch::set_raw_block`].
+    pub fn end_row_at(&mut self, line: u64, raw: std::ops::Range<u32>) {
+        self.raw_spans.push((raw.start, raw.end));
         self.row_ends.push(self.field_ends.len() as u32);
         self.lines.push(line);
         self.issues.push(None);
+    }
+
+    /// The block of the file every row's raw span points into.
+    pub fn set_raw_block(&mut self, block: Vec<u8>) {
+        self.raw = block;
     }
 
     /// A row that is refused as a whole (its fields, if any were pushed, are dropped).
@@ -77,13 +104,23 @@ impl CellBatch {
     }
 
     pub fn raw(&self, row: usize) -> &[u8] {
-        let start = if row == 0 { 0 } else { self.raw_ends[row - 1] } as usize;
-        &self.raw[start..self.raw_ends[row] as usize]
+        let (start, end) = self.raw_spans[row];
+        &self.raw[start as usize..end as usize]
     }
 
     /// Bytes of raw text held, for estimating rows per byte.
     pub fn raw_len(&self) -> usize {
         self.raw.len()
+    }
+
+    /// Bytes of cell text held.
+    pub fn cells_len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Cells held, over all rows.
+    pub fn cell_count(&self) -> usize {
+        self.field_ends.len()
     }
 
     /// Every cell of the batch as one `str`, when each cell is valid UTF-8:

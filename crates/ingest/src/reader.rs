@@ -109,19 +109,35 @@ pub struct Chunk {
 
 enum Source {
     Csv(csv::CsvSource),
+    /// Delimited text cut into blocks that are parsed on the rayon pool.
+    CsvBlocks(csv::BlockReader),
     Jsonl(jsonl::JsonlSource),
     Parquet(parquet::ParquetSource),
     Batches(std::vec::IntoIter<CellBatch>),
 }
 
+/// What the reader thread hands to the pool: parsed cells, or a block of
+/// delimited text still to be parsed.
+enum Work {
+    Cells(CellBatch),
+    Block(csv::Block),
+}
+
 impl Source {
-    fn next_batch(&mut self, path: &Path) -> Result<Option<CellBatch>> {
-        match self {
-            Source::Csv(s) => s.next_batch().map_err(|e| csv_error(path, e)),
-            Source::Jsonl(s) => s.next_batch().map_err(|e| Error::io(path, e)),
-            Source::Parquet(s) => s.next_batch(),
-            Source::Batches(it) => Ok(it.next()),
-        }
+    fn next_work(&mut self, path: &Path) -> Result<Option<Work>> {
+        let cells = match self {
+            Source::CsvBlocks(s) => {
+                return Ok(s
+                    .next_block()
+                    .map_err(|e| Error::io(path, e))?
+                    .map(Work::Block));
+            }
+            Source::Csv(s) => s.next_batch().map_err(|e| csv_error(path, e))?,
+            Source::Jsonl(s) => s.next_batch().map_err(|e| Error::io(path, e))?,
+            Source::Parquet(s) => s.next_batch()?,
+            Source::Batches(it) => it.next(),
+        };
+        Ok(cells.map(Work::Cells))
     }
 }
 
@@ -139,6 +155,7 @@ pub struct FileReader {
     rx: Option<Receiver<Result<Pending>>>,
     /// The natural keys loaded so far.
     seen: SeenKeys,
+    batch_rows: usize,
 }
 
 impl std::fmt::Debug for FileReader {
@@ -192,6 +209,8 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<FileReader> {
         None => Encoding::Utf8,
     };
     let mut delimiter = None;
+    // Offset and line of the first record after a delimited header.
+    let mut body_start = (0, 1);
 
     // Header, a sample of rows (for sniffing), and a factory for the real stream.
     let (header, sample, xlsx_batches): (Vec<String>, Option<CellBatch>, Option<Vec<CellBatch>>) =
@@ -216,6 +235,7 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<FileReader> {
                             "the file is empty: expected a header line with column names",
                         )
                     })?;
+                body_start = src.position();
                 let header = header
                     .iter()
                     .map(|h| encoding.decode_lossy(h).trim().to_string())
@@ -337,10 +357,16 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<FileReader> {
     let source = match format {
         Format::Csv => {
             let (stream, _) = open_stream(path)?;
-            let mut src = csv::CsvSource::new(stream, delimiter.unwrap_or(b','), batch_rows)
-                .map_err(|e| Error::io(path, e))?;
-            src.header().map_err(|e| csv_error(path, e))?;
-            Source::Csv(src)
+            let (offset, line) = body_start;
+            let blocks = csv::BlockReader::starting_at(
+                stream,
+                delimiter.unwrap_or(b','),
+                batch_rows,
+                offset,
+                line,
+            )
+            .map_err(|e| Error::io(path, e))?;
+            Source::CsvBlocks(blocks)
         }
         Format::JsonLines => {
             let (stream, _) = open_stream(path)?;
@@ -349,25 +375,40 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<FileReader> {
         Format::Parquet => Source::Parquet(parquet::open(read_all(path)?.into(), batch_rows)?.0),
         Format::Xlsx => Source::Batches(xlsx_batches.unwrap_or_default().into_iter()),
     };
-    let in_flight = rayon::current_num_threads().max(1) * 2;
-    let (tx, rx) = sync_channel(in_flight);
-    let thread_path = path.to_path_buf();
     let plan = Arc::new(plan);
-    let thread_plan = Arc::clone(&plan);
-    std::thread::Builder::new()
-        .name("crm-ingest-read".into())
-        .spawn(move || pump(source, &thread_path, thread_plan, tx))
-        .map_err(|e| Error::io(path, e))?;
+    let rx = spawn_pump(source, path, &plan)?;
     Ok(FileReader {
         info,
         plan,
         rx: Some(rx),
         seen: SeenKeys::default(),
+        batch_rows,
     })
 }
 
+/// A batch parsed and converted on the rayon pool, with where to read on
+/// serially when its block did not end between two records.
+struct Parsed {
+    cells: CellBatch,
+    converted: Converted,
+    resume: Option<csv::Resume>,
+}
+
 /// A batch being converted on the rayon pool; its result arrives here.
-type Pending = Receiver<Result<(CellBatch, Converted)>>;
+type Pending = Receiver<Result<Parsed>>;
+
+/// Starts the thread that reads `source` and hands each batch to the pool.
+fn spawn_pump(source: Source, path: &Path, plan: &Arc<Plan>) -> Result<Receiver<Result<Pending>>> {
+    let in_flight = rayon::current_num_threads().max(1) * 2;
+    let (tx, rx) = sync_channel(in_flight);
+    let thread_path = path.to_path_buf();
+    let thread_plan = Arc::clone(plan);
+    std::thread::Builder::new()
+        .name("crm-ingest-read".into())
+        .spawn(move || pump(source, &thread_path, thread_plan, tx))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(rx)
+}
 
 /// Parses batches and starts converting each as soon as it is read. The
 /// bounded channel of pending conversions keeps memory bounded and the
@@ -375,12 +416,20 @@ type Pending = Receiver<Result<(CellBatch, Converted)>>;
 /// work (writing the previous chunk) overlap.
 fn pump(mut source: Source, path: &Path, plan: Arc<Plan>, tx: SyncSender<Result<Pending>>) {
     loop {
-        match source.next_batch(path) {
-            Ok(Some(cells)) => {
+        match source.next_work(path) {
+            Ok(Some(work)) => {
                 let (done_tx, done_rx) = sync_channel(1);
                 let plan = Arc::clone(&plan);
                 rayon::spawn(move || {
-                    let result = plan.convert(&cells).map(|c| (cells, c));
+                    let (cells, resume) = match work {
+                        Work::Cells(cells) => (cells, None),
+                        Work::Block(block) => csv::parse_block(block),
+                    };
+                    let result = plan.convert(&cells).map(|converted| Parsed {
+                        cells,
+                        converted,
+                        resume,
+                    });
                     // The reader may have been dropped; nothing to do then.
                     let _ = done_tx.send(result);
                 });
@@ -607,21 +656,51 @@ impl FileReader {
     /// The next chunk, `Ok(None)` at the end of the file. An `Err` here is
     /// an I/O failure part-way through; chunks already returned stay valid.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
-        let Some(rx) = &self.rx else { return Ok(None) };
-        let pending = match wait(rx) {
-            Ok(p) => p?,
-            Err(_) => {
-                self.rx = None;
-                return Ok(None);
+        loop {
+            let Some(rx) = &self.rx else { return Ok(None) };
+            let pending = match wait(rx) {
+                Ok(p) => p?,
+                Err(_) => {
+                    self.rx = None;
+                    return Ok(None);
+                }
+            };
+            let parsed = wait(&pending).map_err(|_| {
+                Error::file(
+                    &self.info.path,
+                    "a conversion worker stopped unexpectedly; run the load again",
+                )
+            })??;
+            if let Some(resume) = parsed.resume {
+                self.read_on_serially(resume)?;
             }
-        };
-        let (cells, converted) = wait(&pending).map_err(|_| {
-            Error::file(
-                &self.info.path,
-                "a conversion worker stopped unexpectedly; run the load again",
-            )
-        })??;
-        self.dedupe(&cells, converted).map(Some)
+            // A block of blank lines yields no rows; it is no chunk.
+            if parsed.cells.is_empty() {
+                continue;
+            }
+            return self.dedupe(&parsed.cells, parsed.converted).map(Some);
+        }
+    }
+
+    /// A block of delimited text did not end between two records (a quote
+    /// that is not closed where the cut assumed): the blocks queued after it
+    /// were parsed from a wrong start, so they are dropped, and the rest of
+    /// the file is read by the serial parser from the last record's end.
+    fn read_on_serially(&mut self, resume: csv::Resume) -> Result<()> {
+        let path = self.info.path.clone();
+        // Dropping the receiver stops the block reader at its next send.
+        self.rx = None;
+        let (stream, _) = open_stream(&path)?;
+        let src = csv::CsvSource::starting_at(
+            stream,
+            self.info.delimiter.unwrap_or(b','),
+            self.batch_rows,
+            resume.offset,
+            resume.line,
+        )
+        .map_err(|e| Error::io(&path, e))?;
+        self.rx = Some(spawn_pump(Source::Csv(src), &path, &self.plan)?);
+        Ok(())
     }
 
     /// The duplicate check, in file order: the first occurrence is kept.

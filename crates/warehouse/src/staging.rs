@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::SchemaRef;
 use crm_core::schema::ColumnType;
 use crm_core::{QuarantineRow, Table};
@@ -73,11 +73,41 @@ pub(crate) fn with_load_id(
     batch: &RecordBatch,
     load_id: &str,
 ) -> Result<RecordBatch> {
-    let mut columns = batch.columns().to_vec();
-    columns.push(Arc::new(StringArray::from_iter_values(
-        std::iter::repeat_n(load_id, batch.num_rows()),
-    )));
-    Ok(RecordBatch::try_new(stored.clone(), columns)?)
+    LoadIdColumn::new(load_id).append(stored, batch)
+}
+
+/// The `_load_id` column of a stream of batches: built once at the size of
+/// the largest batch and sliced for each (every row holds the same id).
+pub(crate) struct LoadIdColumn {
+    load_id: String,
+    values: ArrayRef,
+}
+
+impl LoadIdColumn {
+    pub(crate) fn new(load_id: &str) -> LoadIdColumn {
+        LoadIdColumn {
+            load_id: load_id.to_string(),
+            values: Arc::new(StringArray::from(Vec::<&str>::new())),
+        }
+    }
+
+    /// `batch` with the column appended, in `stored`.
+    pub(crate) fn append(
+        &mut self,
+        stored: &SchemaRef,
+        batch: &RecordBatch,
+    ) -> Result<RecordBatch> {
+        let rows = batch.num_rows();
+        if self.values.len() < rows {
+            self.values = Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                self.load_id.as_str(),
+                rows,
+            )));
+        }
+        let mut columns = batch.columns().to_vec();
+        columns.push(self.values.slice(0, rows));
+        Ok(RecordBatch::try_new(stored.clone(), columns)?)
+    }
 }
 
 /// Writes every row of `file` into new Parquet files under `table_url`.
@@ -104,6 +134,7 @@ pub(crate) async fn stage_file(
         let mut rows_read = 0u64;
         let mut rows_written = 0u64;
         let mut quarantine = Vec::new();
+        let mut load_ids = LoadIdColumn::new(&feed_load_id);
         for chunk in file.chunks {
             let chunk = chunk.map_err(|e| source_error(&path, e))?;
             rows_read += chunk.rows_read;
@@ -112,7 +143,7 @@ pub(crate) async fn stage_file(
                 continue;
             }
             rows_written += chunk.batch.num_rows() as u64;
-            let batch = with_load_id(&feed_schema, &chunk.batch, &feed_load_id)?;
+            let batch = load_ids.append(&feed_schema, &chunk.batch)?;
             if tx.blocking_send(batch).is_err() {
                 // Every writer stopped; their error is reported below.
                 break;
