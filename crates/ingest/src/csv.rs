@@ -4,6 +4,13 @@
 //! field spanning lines keeps the next record's line number right. The raw
 //! line for quarantine comes from a tee that keeps the bytes the parser has
 //! read since the last batch, so no second pass over the file is needed.
+//!
+//! That serial parser reads the sample and the header, and whatever follows
+//! a block that did not end between two records. The body of a file goes
+//! through [`BlockReader`], which cuts it into blocks of whole lines without
+//! parsing, and [`parse_block`], which parses one block on any thread with
+//! `csv-core` (the `csv` crate's own parser, same settings) and keeps the
+//! block itself as the rows' raw text.
 
 use std::io::{BufRead, Read};
 

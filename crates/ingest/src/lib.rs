@@ -26,8 +26,9 @@
 //! - [`Mapping::from_toml_file`] loads and validates a mapping file
 //!   (`MAPPING.md`).
 //!
-//! Parsing runs on a reader thread and conversion on the rayon pool, both
-//! bounded, while the caller writes the previous chunk.
+//! Reading runs on a reader thread, and parsing (of delimited text) and
+//! conversion on the rayon pool, both bounded, while the caller writes the
+//! previous chunk.
 //!
 //! ```no_run
 //! use std::path::Path;

@@ -1,11 +1,14 @@
 //! `open` and `FileReader`: sniffing, resolving the mapping against the
 //! header, and the pipeline that streams a file through the converter.
 //!
-//! A reader thread parses the file into cell batches and starts converting
-//! each on the rayon pool at once; a bounded channel of pending conversions
-//! (so memory stays bounded whatever the file's size) hands them to the
-//! caller in file order, whose thread runs only the duplicate check, the one
-//! serial step.
+//! A reader thread reads the file and starts converting each batch on the
+//! rayon pool at once; a bounded channel of pending conversions (so memory
+//! stays bounded whatever the file's size) hands them to the caller in file
+//! order, whose thread runs only the duplicate check, the one serial step.
+//! Delimited text is not even parsed on the reader thread: it only cuts the
+//! file into blocks of whole lines, and the pool parses them too (see
+//! `csv::BlockReader`; a block whose cut fell inside a quoted field hands the
+//! rest of the file back to the serial parser).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
