@@ -109,6 +109,16 @@ impl Engine {
                 )
                 .await;
         }
+        self.files_provider(schema, &files)
+    }
+
+    /// A provider over Delta data files (at least one) as plain Parquet,
+    /// with the table's `schema`.
+    pub(crate) fn files_provider(
+        &self,
+        schema: SchemaRef,
+        files: &[crm_warehouse::SnapshotFile],
+    ) -> Result<Arc<dyn TableProvider>> {
         let partition_columns: Vec<String> = files[0].partition_values.keys().cloned().collect();
         if partition_columns.is_empty() {
             let urls: Vec<&str> = files.iter().map(|f| f.url.as_str()).collect();
@@ -125,7 +135,7 @@ impl Engine {
                 .collect::<Vec<_>>(),
         ));
         let mut partitions: BTreeMap<Vec<Option<String>>, Vec<&str>> = BTreeMap::new();
-        for f in &files {
+        for f in files {
             let key = partition_columns
                 .iter()
                 .map(|c| f.partition_values.get(c).cloned().flatten())

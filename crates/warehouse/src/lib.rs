@@ -37,7 +37,9 @@ pub use load::{
 pub use location::Warehouse;
 pub use lock::{LockGuard, LockInfo};
 pub use marts::{AS_OF_COLUMN, MART_NAMES, RUN_ID_COLUMN};
-pub use tables::{CommitSummary, SnapshotFile, TableKind, TimeTravel, snapshot_files};
+pub use tables::{
+    CommitSummary, SnapshotFile, TableKind, TimeTravel, plain_snapshot_files, snapshot_files,
+};
 
 /// The object store crm uses for `url` when it lies on S3 (`s3://`, `s3a://`),
 /// configured from the `AWS_*` environment; `None` for other schemes. Query

@@ -202,3 +202,24 @@ pub fn snapshot_files(table: &DeltaTable) -> Result<Vec<SnapshotFile>> {
     }
     Ok(files)
 }
+
+/// The snapshot's files when plain Parquet readers see exactly the table:
+/// no deletion vectors and no column mapping (physical column names that
+/// differ from the table's), as crm writes them. `None` for other tables.
+pub fn plain_snapshot_files(table: &DeltaTable) -> Result<Option<Vec<SnapshotFile>>> {
+    // delta-rs does not re-export the kernel's ColumnMappingMode enum; its
+    // `None` variant is the only mode plain readers handle.
+    let mapped = table
+        .snapshot()?
+        .table_config()
+        .column_mapping_mode
+        .is_some_and(|mode| format!("{mode:?}") != "None");
+    if mapped {
+        return Ok(None);
+    }
+    match snapshot_files(table) {
+        Ok(files) => Ok(Some(files)),
+        Err(Error::Invalid(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
