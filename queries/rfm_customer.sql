@@ -1,6 +1,7 @@
 -- The rfm_customer mart: one row per scored customer as of {as_of}, with the
--- segment from the configured map (rfm_segment_map: r, f, m, segment,
--- segment_ru; m = 0 when the map is R×F only) and the seed-segment flags.
+-- segment from the configured map (rfm_segment_map: r, f, m, rfm_cell, segment,
+-- segment_ru; one row per cell of the whole R×F×M grid, so an R×F map repeats
+-- each segment for every M) and the seed-segment flags.
 -- avg_check is the mean purchase amount (refunds excluded); tenure_days counts
 -- from the first purchase.
 SELECT
@@ -16,12 +17,13 @@ SELECT
     s.r,
     s.f,
     s.m,
-    CAST(s.r AS VARCHAR) || CAST(s.f AS VARCHAR) || CAST(s.m AS VARCHAR)     AS rfm_cell,
+    map.rfm_cell,
     map.segment,
     map.segment_ru,
     s.frequency = 1                                                           AS one_time_buyer,
     s.recency_days > {dormant_days}                                           AS dormant,
-    date_trunc('month', s.first_purchase) = date_trunc('month', CAST(DATE '{as_of}' AS TIMESTAMP)) AS new_this_month
+    -- first_purchase is at most as_of, so "in as_of's month" is "since its first day".
+    s.first_purchase >= date_trunc('month', CAST(DATE '{as_of}' AS TIMESTAMP)) AS new_this_month
 FROM rfm_scores AS s
 JOIN rfm_segment_map AS map
-  ON map.r = s.r AND map.f = s.f AND (map.m = 0 OR map.m = s.m)
+  ON map.r = s.r AND map.f = s.f AND map.m = s.m

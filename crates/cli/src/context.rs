@@ -153,11 +153,13 @@ impl Ctx {
         match self.format() {
             OutputFormat::Parquet => {
                 let path = self.out.as_ref().expect("checked in Ctx::new");
+                let started = std::time::Instant::now();
                 output::write_parquet_file(path, schema, batches)?;
                 self.info(&format!(
-                    "wrote {} rows to {}",
+                    "wrote {} rows to {} in {:.2} s",
                     batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
-                    path.display()
+                    path.display(),
+                    started.elapsed().as_secs_f64()
                 ));
             }
             OutputFormat::Xlsx => {

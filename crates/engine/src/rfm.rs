@@ -29,6 +29,24 @@ impl Table {
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
+
+    /// The same rows in batches of at most `rows` rows (slices, no copy).
+    pub fn sliced(&self, rows: usize) -> Table {
+        let rows = rows.max(1);
+        let batches = self
+            .batches
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows())
+                    .step_by(rows)
+                    .map(move |at| b.slice(at, rows.min(b.num_rows() - at)))
+            })
+            .collect();
+        Table {
+            schema: Arc::clone(&self.schema),
+            batches,
+        }
+    }
 }
 
 /// RFM as of one date.
@@ -185,8 +203,13 @@ impl Engine {
                 "rfm_scores_thresholds"
             }
         };
-        let scores = self.context().sql(&render(scores_query, &params)?).await?;
-        self.register_view("rfm_scores", scores)?;
+        // Materialised, and cut into batches: the quantile scores come out of
+        // their window as one batch, which would leave the rest of the plan
+        // on one core.
+        let scores = self.collect_sql(&render(scores_query, &params)?).await?;
+        let rows = self.context().copied_config().batch_size();
+        self.register_rows("rfm_scores", &scores.sliced(rows))
+            .await?;
         self.register_rows("rfm_segment_map", &segment_map_table(&map)?)
             .await?;
 
@@ -229,16 +252,26 @@ impl Engine {
     }
 }
 
-/// `rfm_segment_map(r, f, m, segment, segment_ru)`.
+/// `rfm_segment_map(r, f, m, rfm_cell, segment, segment_ru)`: every cell of
+/// the R×F×M grid, an R×F map's segment repeated for each M; `rfm_cell`
+/// is the scores written together ("451", or "10510" with 10 levels).
 fn segment_map_table(map: &crm_core::rfm::SegmentMap) -> Result<Table> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("r", DataType::Int32, false),
         Field::new("f", DataType::Int32, false),
         Field::new("m", DataType::Int32, false),
+        Field::new("rfm_cell", DataType::Utf8, false),
         Field::new("segment", DataType::Utf8, false),
         Field::new("segment_ru", DataType::Utf8, false),
     ]));
-    let cells: Vec<_> = map.cells.iter().collect();
+    let cells: Vec<((u32, u32, u32), &String)> = map
+        .cells
+        .iter()
+        .flat_map(|(&(r, f, m), segment)| {
+            let ms = if m == 0 { 1..=map.levels } else { m..=m };
+            ms.map(move |m| ((r, f, m), segment))
+        })
+        .collect();
     let batch = RecordBatch::try_new(
         schema.clone(),
         vec![
@@ -250,6 +283,9 @@ fn segment_map_table(map: &crm_core::rfm::SegmentMap) -> Result<Table> {
             )),
             Arc::new(Int32Array::from_iter_values(
                 cells.iter().map(|((_, _, m), _)| *m as i32),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                cells.iter().map(|((r, f, m), _)| format!("{r}{f}{m}")),
             )),
             Arc::new(StringArray::from_iter_values(
                 cells.iter().map(|(_, s)| s.as_str()),
