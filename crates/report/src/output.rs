@@ -169,10 +169,21 @@ fn write_parquet(
     let plain = plain_schema(schema);
     let file = std::fs::File::create(path)
         .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", path.display())))?;
-    let props = parquet::file::properties::WriterProperties::builder()
+    let mut props = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
-        .set_max_row_group_row_count(Some(group_rows))
-        .build();
+        .set_max_row_group_row_count(Some(group_rows));
+    // Min/max statistics of text columns (ids, names, labels) cost a third of
+    // the write (1.3 against 2.0 s for 4.8M RFM rows) and prune little: they
+    // are left out; numbers, dates and times keep theirs.
+    for f in plain.fields() {
+        if matches!(f.data_type(), DataType::Utf8 | DataType::Binary) {
+            props = props.set_column_statistics_enabled(
+                parquet::schema::types::ColumnPath::from(f.name().as_str()),
+                parquet::file::properties::EnabledStatistics::None,
+            );
+        }
+    }
+    let props = props.build();
     let mut writer = parquet::arrow::ArrowWriter::try_new(
         std::io::BufWriter::new(file),
         plain.clone(),
