@@ -45,6 +45,30 @@ fn loaded() -> Crm {
     crm
 }
 
+/// CSV output (no quoted commas) as one line per row of the named columns,
+/// space-separated, sorted.
+fn columns_of(csv: &str, names: &[&str]) -> Vec<String> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let at: Vec<usize> = names
+        .iter()
+        .map(|n| {
+            header
+                .iter()
+                .position(|h| h == n)
+                .unwrap_or_else(|| panic!("no column {n}"))
+        })
+        .collect();
+    let mut rows: Vec<String> = lines
+        .map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            at.iter().map(|&i| v[i]).collect::<Vec<_>>().join(" ")
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
 #[test]
 fn per_customer_scores_match_the_hand_computed_fixture() {
     let crm = loaded();
@@ -59,37 +83,21 @@ fn per_customer_scores_match_the_hand_computed_fixture() {
             "csv",
         ],
     );
-    let mut lines: Vec<&str> = out.lines().collect();
-    let header: Vec<&str> = lines.remove(0).split(',').collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .unwrap_or_else(|| panic!("no column {name}"))
-    };
-    let mut got: Vec<String> = lines
-        .iter()
-        .map(|l| {
-            let v: Vec<&str> = l.split(',').collect();
-            [
-                "customer_id",
-                "recency_days",
-                "frequency",
-                "monetary",
-                "r",
-                "f",
-                "m",
-                "segment",
-                "avg_check",
-                "tenure_days",
-            ]
-            .iter()
-            .map(|c| v[col(c)])
-            .collect::<Vec<_>>()
-            .join(" ")
-        })
-        .collect();
-    got.sort();
+    let got = columns_of(
+        &out,
+        &[
+            "customer_id",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "r",
+            "f",
+            "m",
+            "segment",
+            "avg_check",
+            "tenure_days",
+        ],
+    );
     assert_eq!(
         got,
         vec![
@@ -384,21 +392,10 @@ fn scores_within_market_segments_rank_each_segment_on_its_own() {
             "csv",
         ],
     );
-    let mut lines: Vec<&str> = out.lines().collect();
-    let header: Vec<&str> = lines.remove(0).split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let mut got: Vec<String> = lines
-        .iter()
-        .map(|l| {
-            let v: Vec<&str> = l.split(',').collect();
-            ["customer_id", "score_group", "r", "f", "m", "segment"]
-                .iter()
-                .map(|c| v[col(c)])
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    got.sort();
+    let got = columns_of(
+        &out,
+        &["customer_id", "score_group", "r", "f", "m", "segment"],
+    );
     assert_eq!(
         got,
         vec![
