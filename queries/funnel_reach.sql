@@ -32,9 +32,12 @@ pairs AS (
 spans AS (
     SELECT
         p.*,
+        -- The later stages, written with an unbounded frame end: DataFusion then
+        -- evaluates each interest as a range of one sorted batch, where a
+        -- bounded frame would keep state per interest (a million of them).
         MIN(p.first_at) OVER (
-            PARTITION BY p.interest_id ORDER BY p.stage_no DESC
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            PARTITION BY p.interest_id ORDER BY p.stage_no
+            ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
         ) AS later_first_at
     FROM pairs AS p
 ),
