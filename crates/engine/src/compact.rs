@@ -160,19 +160,22 @@ impl ExecutionPlan for CompactExec {
         let compacted = input.flat_map(move |batch| {
             let out: Vec<datafusion::error::Result<RecordBatch>> = match batch {
                 Err(e) => vec![Err(e)],
-                Ok(b) => (0..b.num_rows())
-                    .step_by(batch_size)
-                    .map(|offset| {
-                        let len = batch_size.min(b.num_rows() - offset);
-                        compact(b.slice(offset, len))
-                            .map_err(|e| DataFusionError::External(Box::new(e)))
-                    })
+                Ok(b) => slices(&b, batch_size)
+                    .map(|part| compact(part).map_err(|e| DataFusionError::External(Box::new(e))))
                     .collect(),
             };
             futures::stream::iter(out)
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, compacted)))
     }
+}
+
+/// `batch` in slices of at most `rows` rows (no copy).
+pub(crate) fn slices(batch: &RecordBatch, rows: usize) -> impl Iterator<Item = RecordBatch> + '_ {
+    let rows = rows.max(1);
+    (0..batch.num_rows())
+        .step_by(rows)
+        .map(move |at| batch.slice(at, rows.min(batch.num_rows() - at)))
 }
 
 /// Puts a [`CompactExec`] under every [`SortExec`], so that a sort reserves

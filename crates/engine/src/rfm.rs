@@ -32,15 +32,10 @@ impl Table {
 
     /// The same rows in batches of at most `rows` rows (slices, no copy).
     pub fn sliced(&self, rows: usize) -> Table {
-        let rows = rows.max(1);
         let batches = self
             .batches
             .iter()
-            .flat_map(|b| {
-                (0..b.num_rows())
-                    .step_by(rows)
-                    .map(move |at| b.slice(at, rows.min(b.num_rows() - at)))
-            })
+            .flat_map(|b| crate::compact::slices(b, rows))
             .collect();
         Table {
             schema: Arc::clone(&self.schema),
