@@ -17,9 +17,10 @@ calibration AS (
            COUNT(*) - 1                                    AS x,
            MIN(d)                                          AS first_purchase,
            MAX(d)                                          AS last_purchase,
-           -- The first day's spend is not a repeat. An ordered aggregate
-           -- finds it per customer without sorting every purchase day.
-           SUM(spend) - FIRST_VALUE(spend ORDER BY d)      AS repeat_spend
+           -- The first day's spend is not a repeat. min_by (crm's own
+           -- aggregate, as in DuckDB and Spark) is the spend on the earliest
+           -- day, found without sorting or keeping every purchase day.
+           SUM(spend) - min_by(spend, d)                   AS repeat_spend
     FROM purchase_days
     GROUP BY customer_id
 )

@@ -73,6 +73,9 @@ pub async fn connect(
     for f in crm_engine::functions::window_functions() {
         ctx.register_udwf(f.as_ref().clone());
     }
+    for f in crm_engine::functions::aggregate_functions() {
+        ctx.register_udaf(f.as_ref().clone());
+    }
     Ok(ctx)
 }
 

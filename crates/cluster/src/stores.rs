@@ -73,9 +73,12 @@ pub(crate) fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
     let mut state = SessionStateBuilder::new_from_existing(state)
         .with_runtime_env(runtime().build_arc()?)
         .build();
-    // The plans the scheduler decodes call crm's own window functions.
+    // The plans the scheduler decodes call crm's own functions.
     for f in crm_engine::functions::window_functions() {
         datafusion::execution::FunctionRegistry::register_udwf(&mut state, f)?;
+    }
+    for f in crm_engine::functions::aggregate_functions() {
+        datafusion::execution::FunctionRegistry::register_udaf(&mut state, f)?;
     }
     Ok(state)
 }

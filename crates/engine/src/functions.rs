@@ -7,6 +7,9 @@
 //!   smaller value. Equal values always get equal scores. Null values get a
 //!   null score and do not count in N.
 //!
+//! - `min_by(value, key)`: the aggregate of the value on the row with the
+//!   smallest key (see [`min_by`]).
+//!
 //! The window function computes the score from one sort of the partition's
 //! values (Arrow's `rank`), where SQL would need a `RANK()` window (a sort of
 //! every row with its columns) or a join back to counts per distinct value.
@@ -19,14 +22,21 @@ use arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
-    LimitEffect, PartitionEvaluator, Signature, Volatility, WindowUDF, WindowUDFImpl,
+    AggregateUDF, LimitEffect, PartitionEvaluator, Signature, Volatility, WindowUDF, WindowUDFImpl,
 };
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::expressions::Literal;
 
+mod min_by;
+
 /// The window functions crm's SQL uses.
 pub fn window_functions() -> Vec<Arc<WindowUDF>> {
     vec![Arc::new(WindowUDF::from(TieQuantile::new()))]
+}
+
+/// The aggregate functions crm's SQL uses.
+pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
+    vec![Arc::new(AggregateUDF::from(min_by::MinBy::new()))]
 }
 
 /// `tie_quantile(value, levels)`: see the module documentation.

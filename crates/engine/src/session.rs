@@ -145,6 +145,9 @@ impl Engine {
         for f in crate::functions::window_functions() {
             datafusion::execution::FunctionRegistry::register_udwf(&mut state, f)?;
         }
+        for f in crate::functions::aggregate_functions() {
+            datafusion::execution::FunctionRegistry::register_udaf(&mut state, f)?;
+        }
         let (ctx, scratch) = match &opts.cluster {
             None => (SessionContext::new_with_state(state), None),
             Some(cluster) => {
