@@ -120,7 +120,9 @@ fn pattern_value<M: TransactionModel + ?Sized>(
 /// Customers as indices into their distinct `(x, t_x, T)` patterns.
 fn distinct_patterns(customers: &[Customer]) -> Result<(Vec<Customer>, Vec<usize>)> {
     use std::collections::HashMap;
-    let mut index: HashMap<(u32, u64, u64), usize> = HashMap::new();
+    // A fast non-cryptographic hash: the keys are the customers' own numbers.
+    let mut index: HashMap<(u32, u64, u64), usize, foldhash::fast::RandomState> =
+        HashMap::default();
     let mut patterns: Vec<Customer> = Vec::new();
     let mut slot = Vec::with_capacity(customers.len());
     for (i, c) in customers.iter().enumerate() {

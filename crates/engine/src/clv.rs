@@ -72,7 +72,8 @@ pub struct SummaryWindow {
 #[derive(Debug, Clone)]
 pub struct ClvSummary {
     pub unit: ClvUnit,
-    pub customer_id: Vec<String>,
+    /// Text (Utf8 or Utf8View), one per customer, as the summary query returned it.
+    pub customer_id: ArrayRef,
     /// First purchase day (Arrow Date32); `None` for a summary read from a file.
     pub first_purchase: Option<Vec<i32>>,
     pub customers: Vec<Customer>,
@@ -134,9 +135,10 @@ impl ClvSummary {
         let tx = need(&["recency", "t_x"])?;
         let t = need(&["T"])?;
         let m = find(&["monetary_value", "zbar"]);
+        let mut ids: Vec<String> = Vec::with_capacity(rows.raw.len());
         let mut s = ClvSummary {
             unit,
-            customer_id: Vec::with_capacity(rows.raw.len()),
+            customer_id: Arc::new(StringArray::new_null(0)),
             first_purchase: None,
             customers: Vec::with_capacity(rows.raw.len()),
             monetary: Vec::with_capacity(rows.raw.len()),
@@ -166,8 +168,7 @@ impl ClvSummary {
             let c = Customer::new(xv as u32, num(tx)?, num(t)?);
             c.validate(i)
                 .map_err(|e| Error::Invalid(format!("{} line {line}: {e}", path.display())))?;
-            s.customer_id
-                .push(id.map_or_else(|| (i + 1).to_string(), |c| raw[c].trim().to_string()));
+            ids.push(id.map_or_else(|| (i + 1).to_string(), |c| raw[c].trim().to_string()));
             s.customers.push(c);
             s.monetary.push(match m {
                 Some(c) => num(c)?,
@@ -175,48 +176,67 @@ impl ClvSummary {
             });
         }
         let n = s.customers.len();
+        s.customer_id = Arc::new(StringArray::from(ids));
         s.refund_total = vec![0.0; n];
         s.x_holdout = vec![0.0; n];
         s.spend_holdout = vec![0.0; n];
         Ok(s)
     }
 
+    /// The summary query's rows, read batch by batch (no copy of the whole
+    /// table; the ids stay one Arrow array).
     fn from_table(t: &Table, unit: ClvUnit) -> Result<ClvSummary> {
-        let batch = arrow::compute::concat_batches(&t.schema, &t.batches)?;
-        let ids = arrow::compute::cast(
-            batch
-                .column_by_name("customer_id")
-                .ok_or_else(|| Error::Invalid("clv_summary: no customer_id".into()))?,
-            &DataType::Utf8,
-        )?;
-        let ids = ids
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| Error::Invalid("clv_summary: customer_id is not text".into()))?;
-        let first = column::<Date32Array>(&batch, "first_purchase")?;
-        let f = |name: &str| -> Result<Vec<f64>> {
-            let a = column::<Float64Array>(&batch, name)?;
-            Ok((0..a.len())
-                .map(|i| if a.is_null(i) { 0.0 } else { a.value(i) })
-                .collect())
+        let ids: Vec<&dyn Array> = t
+            .batches
+            .iter()
+            .map(|b| {
+                b.column_by_name("customer_id")
+                    .filter(|c| matches!(c.data_type(), DataType::Utf8 | DataType::Utf8View))
+                    .map(|c| c.as_ref())
+                    .ok_or_else(|| {
+                        Error::Invalid("clv_summary: customer_id is missing or not text".into())
+                    })
+            })
+            .collect::<Result<_>>()?;
+        let customer_id = match ids.as_slice() {
+            [] => Arc::new(StringArray::new_null(0)) as ArrayRef,
+            _ => arrow::compute::concat(&ids)?,
         };
+        let f = |name: &str| -> Result<Vec<f64>> {
+            let mut out = Vec::with_capacity(t.num_rows());
+            for b in &t.batches {
+                let a = column::<Float64Array>(b, name)?;
+                out.extend((0..a.len()).map(|i| if a.is_null(i) { 0.0 } else { a.value(i) }));
+            }
+            Ok(out)
+        };
+        let mut first = Vec::with_capacity(t.num_rows());
+        for b in &t.batches {
+            first.extend_from_slice(column::<Date32Array>(b, "first_purchase")?.values());
+        }
         let x = f("x")?;
         let tx = f("t_x")?;
         let age = f("T")?;
-        let holdout = f("duration_holdout")?;
-        let customers: Vec<Customer> = (0..batch.num_rows())
-            .map(|i| Customer::new(x[i] as u32, tx[i], age[i]))
+        let customers: Vec<Customer> = x
+            .iter()
+            .zip(&tx)
+            .zip(&age)
+            .map(|((x, tx), age)| Customer::new(*x as u32, *tx, *age))
             .collect();
+        let holdout_length = match t.batches.iter().find(|b| b.num_rows() > 0) {
+            Some(b) => column::<Float64Array>(b, "duration_holdout")?.value(0),
+            None => 0.0,
+        };
         Ok(ClvSummary {
             unit,
-            customer_id: (0..ids.len()).map(|i| ids.value(i).to_string()).collect(),
-            first_purchase: Some(first.values().to_vec()),
+            customer_id,
+            first_purchase: Some(first),
             customers,
             monetary: f("monetary_value")?,
             refund_total: f("refund_total")?,
             x_holdout: f("x_holdout")?,
             spend_holdout: f("spend_holdout")?,
-            holdout_length: holdout.first().copied().unwrap_or(0.0),
+            holdout_length,
         })
     }
 
@@ -426,6 +446,14 @@ pub fn fit_bgbb(patterns: &[BgBbPattern], options: &FitOptions) -> Result<Fitted
     ))
 }
 
+/// Runs one step of the forecast, logging how long it took (`-vv`).
+fn timed<T>(step: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let started = std::time::Instant::now();
+    let out = f();
+    log::debug!(target: "crm::clv", "{step}: {:.2} s", started.elapsed().as_secs_f64());
+    out
+}
+
 /// How a customer's expected spend was set, counted in every output.
 pub const SPEND_FITTED: &str = "gamma_gamma";
 pub const SPEND_ONE_TIME_BUYER: &str = "population_mean";
@@ -450,9 +478,11 @@ pub fn forecast(
     months: u32,
 ) -> Result<ClvForecast> {
     let options = FitOptions::with_penalizer(cfg.penalizer);
-    let transactions = fit_model(model, summary, &options)?;
+    let transactions = timed(model.name(), || fit_model(model, summary, &options))?;
     transactions.require_converged()?;
-    let spend = fit_model(ClvModel::GammaGamma, summary, &options)?;
+    let spend = timed("gamma_gamma", || {
+        fit_model(ClvModel::GammaGamma, summary, &options)
+    })?;
     spend.require_converged()?;
     let (Some(tm), FittedModel::GammaGamma(gg)) = (transactions.transaction_model(), &spend) else {
         return Err(Error::Invalid(format!(
@@ -482,8 +512,10 @@ pub fn forecast(
         monthly_discount_rate: cfg.monthly_discount_rate,
         time_unit: time_unit(summary.unit),
     };
-    let scores = crm_clv::clv::score_customers(tm, &summary.customers, &spends, &settings)
-        .map_err(model_error)?;
+    let scores = timed("scores", || {
+        crm_clv::clv::score_customers(tm, &summary.customers, &spends, &settings)
+            .map_err(model_error)
+    })?;
     let treatment = summary
         .customers
         .iter()
@@ -510,13 +542,17 @@ pub fn forecast(
 /// (plus monetary_value, refund_total and the spend treatment with `full`).
 pub fn scores_table(summary: &ClvSummary, f: &ClvForecast, full: bool) -> Result<Table> {
     let mut fields = vec![
-        Field::new("customer_id", DataType::Utf8, false),
+        Field::new(
+            "customer_id",
+            summary.customer_id.data_type().clone(),
+            false,
+        ),
         Field::new("x", DataType::Int64, false),
         Field::new("t_x", DataType::Float64, false),
         Field::new("T", DataType::Float64, false),
     ];
     let mut cols: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(&summary.customer_id)),
+        Arc::clone(&summary.customer_id),
         Arc::new(Int64Array::from_iter_values(
             summary.customers.iter().map(|c| i64::from(c.frequency)),
         )),
@@ -678,7 +714,7 @@ impl Engine {
             .await?;
         let t = self.collect_sql(&render("clv_summary", &params)?).await?;
         self.register_rows("clv_summary_rows", &t).await?;
-        ClvSummary::from_table(&t, window.unit)
+        timed("summary rows", || ClvSummary::from_table(&t, window.unit))
     }
 
     /// Fits on the calibration period and compares the forecast with the
