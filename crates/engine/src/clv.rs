@@ -713,7 +713,23 @@ impl Engine {
         self.register_rows("clv_calibration_rows", &calibration)
             .await?;
         let t = self.collect_sql(&render("clv_summary", &params)?).await?;
-        self.register_rows("clv_summary_rows", &t).await?;
+        drop(calibration);
+        self.forget_rows("clv_calibration_rows")?;
+        // The validation's tracking curve reads back the cohort: each
+        // customer's id and first purchase day, nothing more.
+        let columns = [
+            t.schema.index_of("customer_id")?,
+            t.schema.index_of("first_purchase")?,
+        ];
+        let cohort = Table {
+            schema: Arc::new(t.schema.project(&columns)?),
+            batches: t
+                .batches
+                .iter()
+                .map(|b| b.project(&columns))
+                .collect::<std::result::Result<_, _>>()?,
+        };
+        self.register_rows("clv_summary_rows", &cohort).await?;
         timed("summary rows", || ClvSummary::from_table(&t, window.unit))
     }
 

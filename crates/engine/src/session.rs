@@ -236,6 +236,17 @@ impl Engine {
         &self.tables
     }
 
+    /// Forgets one table of materialised rows (see `register_rows`) that no
+    /// later query reads.
+    pub fn forget_rows(&self, name: &str) -> Result<()> {
+        self.ctx.deregister_table(name)?;
+        self.rows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        Ok(())
+    }
+
     /// Forgets the rows that steps materialised (see `register_rows`),
     /// except those named in `keep`, so that a long run holds only what
     /// later steps read. The memory is freed once no result refers to it.
