@@ -47,7 +47,24 @@ fn loaded() -> Crm {
 
 /// CSV output (no quoted commas) as one line per row of the named columns,
 /// space-separated, sorted.
+/// The per-customer columns that RFM computes and scores.
+const SCORED: [&str; 7] = [
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r",
+    "f",
+    "m",
+];
+
 fn columns_of(csv: &str, names: &[&str]) -> Vec<String> {
+    columns_with(csv, names, |_, v| v.to_string())
+}
+
+/// The named columns of a CSV, each row's cells passed through `cell(name,
+/// value)` and joined by spaces; rows sorted.
+fn columns_with(csv: &str, names: &[&str], cell: impl Fn(&str, &str) -> String) -> Vec<String> {
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
     let at: Vec<usize> = names
@@ -62,7 +79,11 @@ fn columns_of(csv: &str, names: &[&str]) -> Vec<String> {
     let mut rows: Vec<String> = lines
         .map(|l| {
             let v: Vec<&str> = l.split(',').collect();
-            at.iter().map(|&i| v[i]).collect::<Vec<_>>().join(" ")
+            at.iter()
+                .zip(names)
+                .map(|(&i, n)| cell(n, v[i]))
+                .collect::<Vec<_>>()
+                .join(" ")
         })
         .collect();
     rows.sort();
@@ -85,18 +106,7 @@ fn per_customer_scores_match_the_hand_computed_fixture() {
     );
     let got = columns_of(
         &out,
-        &[
-            "customer_id",
-            "recency_days",
-            "frequency",
-            "monetary",
-            "r",
-            "f",
-            "m",
-            "segment",
-            "avg_check",
-            "tenure_days",
-        ],
+        &[&SCORED[..], &["segment", "avg_check", "tenure_days"]].concat(),
     );
     assert_eq!(
         got,
@@ -290,38 +300,14 @@ fn rfm_matches_polars_on_100k_generated_customers() {
         ],
     );
     let pick = |text: &str| -> Vec<String> {
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-        let idx: Vec<usize> = [
-            "customer_id",
-            "recency_days",
-            "frequency",
-            "monetary",
-            "r",
-            "f",
-            "m",
-        ]
-        .iter()
-        .map(|c| header.iter().position(|h| h == c).unwrap())
-        .collect();
-        let mut rows: Vec<String> = lines
-            .map(|l| {
-                let v: Vec<&str> = l.split(',').collect();
-                idx.iter()
-                    .map(|&i| {
-                        // Money compared in cents, whatever the decimal spelling.
-                        if i == idx[3] {
-                            format!("{}", (v[i].parse::<f64>().unwrap() * 100.0).round() as i64)
-                        } else {
-                            v[i].to_string()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect();
-        rows.sort();
-        rows
+        columns_with(text, &SCORED, |name, v| {
+            // Money compared in cents, whatever the decimal spelling.
+            if name == "monetary" {
+                format!("{}", (v.parse::<f64>().unwrap() * 100.0).round() as i64)
+            } else {
+                v.to_string()
+            }
+        })
     };
     let script = format!(
         "import datetime as dt, glob, polars as pl\n\
