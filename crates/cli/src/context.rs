@@ -150,50 +150,42 @@ impl Ctx {
 
     /// Prints query results in the chosen format (Parquet goes to `--out`).
     pub fn print_batches(&self, schema: &Schema, batches: &[RecordBatch]) -> Result<()> {
-        match self.format() {
-            OutputFormat::Parquet => {
-                let path = self.out.as_ref().expect("checked in Ctx::new");
-                let started = std::time::Instant::now();
-                output::write_parquet_file(path, schema, batches)?;
-                self.info(&format!(
-                    "wrote {} rows to {} in {:.2} s",
-                    batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
-                    path.display(),
-                    started.elapsed().as_secs_f64()
-                ));
-            }
-            OutputFormat::Xlsx => {
-                let path = self.out.as_ref().expect("checked in Ctx::new");
-                let headers: Vec<String> =
-                    schema.fields().iter().map(|f| f.name().clone()).collect();
-                let stats = crm_report::sheet::write_sheet(
-                    path,
-                    crm_report::sheet::SheetFormat::Xlsx,
-                    "crm",
-                    &headers,
-                    schema,
-                    batches,
-                )?;
-                self.info(&format!("wrote {} rows to {}", stats.rows, path.display()));
-            }
-            f => match &self.out {
-                Some(path) => {
-                    let mut file = std::io::BufWriter::new(
-                        std::fs::File::create(path)
-                            .with_context(|| format!("cannot create {}", path.display()))?,
-                    );
-                    output::write_batches(f, schema, batches, &mut file)?;
-                }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut lock = stdout.lock();
-                    output::write_batches(f, schema, batches, &mut lock)?;
-                }
-            },
+        let mut sink = self.sink(schema)?;
+        for b in batches {
+            sink.push(b)?;
         }
-        Ok(())
+        sink.finish()
     }
 
+    /// Where results go in the chosen format, batch by batch: a result too
+    /// large for memory streams through to CSV, JSON lines or Parquet.
+    pub fn sink(&self, schema: &Schema) -> Result<Sink<'_>> {
+        let kind = match (self.format(), &self.out) {
+            (OutputFormat::Parquet, Some(path)) => {
+                SinkKind::Parquet(Box::new(output::ParquetSink::create(path, schema)?))
+            }
+            (OutputFormat::Xlsx, Some(_)) => SinkKind::Xlsx(Vec::new()),
+            (f, Some(path)) => SinkKind::Text(output::TextSink::new(
+                f,
+                schema,
+                Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?,
+                )) as Box<dyn Write>,
+            )?),
+            (f, None) => SinkKind::Text(output::TextSink::new(
+                f,
+                schema,
+                Box::new(std::io::stdout().lock()) as Box<dyn Write>,
+            )?),
+        };
+        Ok(Sink {
+            ctx: self,
+            schema: schema.clone(),
+            kind,
+            started: std::time::Instant::now(),
+        })
+    }
     /// Prints a single result object.
     pub fn print_object(&self, value: &serde_json::Value) -> Result<()> {
         let stdout = std::io::stdout();
@@ -215,6 +207,71 @@ impl Ctx {
         if self.verbose > 0 && !self.quiet {
             eprintln!("{line}");
         }
+    }
+}
+
+/// Results on their way out: see [`Ctx::sink`].
+pub struct Sink<'a> {
+    ctx: &'a Ctx,
+    schema: Schema,
+    kind: SinkKind,
+    started: std::time::Instant,
+}
+
+enum SinkKind {
+    Parquet(Box<output::ParquetSink>),
+    /// A spreadsheet is written whole at the end.
+    Xlsx(Vec<RecordBatch>),
+    Text(output::TextSink<Box<dyn Write>>),
+}
+
+impl Sink<'_> {
+    pub fn push(&mut self, batch: &RecordBatch) -> Result<()> {
+        match &mut self.kind {
+            SinkKind::Parquet(w) => w.push(batch)?,
+            SinkKind::Xlsx(kept) => kept.push(batch.clone()),
+            SinkKind::Text(w) => w.push(batch)?,
+        }
+        Ok(())
+    }
+
+    /// Completes the output (footer, table, spreadsheet) and says where
+    /// a file went.
+    pub fn finish(self) -> Result<()> {
+        let path = self.ctx.out.as_ref();
+        match self.kind {
+            SinkKind::Parquet(w) => {
+                let rows = w.finish()?;
+                self.ctx.info(&format!(
+                    "wrote {rows} rows to {} in {:.2} s",
+                    path.expect("checked in Ctx::new").display(),
+                    self.started.elapsed().as_secs_f64()
+                ));
+            }
+            SinkKind::Xlsx(batches) => {
+                let path = path.expect("checked in Ctx::new");
+                let headers: Vec<String> = self
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                let stats = crm_report::sheet::write_sheet(
+                    path,
+                    crm_report::sheet::SheetFormat::Xlsx,
+                    "crm",
+                    &headers,
+                    &self.schema,
+                    &batches,
+                )?;
+                self.ctx
+                    .info(&format!("wrote {} rows to {}", stats.rows, path.display()));
+            }
+            SinkKind::Text(w) => {
+                w.finish()?;
+            }
+        }
+        Ok(())
     }
 }
 

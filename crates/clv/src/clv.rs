@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::data::Customer;
+use crate::data::{Customer, PatternKey, RfmPattern, pattern_key};
 use crate::{Error, Result, TransactionModel, finite_output};
 
 /// The unit the customer summaries are measured in.
@@ -121,14 +121,12 @@ fn pattern_value<M: TransactionModel + ?Sized>(
 fn distinct_patterns(customers: &[Customer]) -> Result<(Vec<Customer>, Vec<usize>)> {
     use std::collections::HashMap;
     // A fast non-cryptographic hash: the keys are the customers' own numbers.
-    let mut index: HashMap<(u32, u64, u64), usize, foldhash::fast::RandomState> =
-        HashMap::default();
+    let mut index: HashMap<PatternKey, usize, foldhash::fast::RandomState> = HashMap::default();
     let mut patterns: Vec<Customer> = Vec::new();
     let mut slot = Vec::with_capacity(customers.len());
     for (i, c) in customers.iter().enumerate() {
         c.validate(i)?;
-        let key = (c.frequency, c.recency.to_bits(), c.age.to_bits());
-        let k = *index.entry(key).or_insert_with(|| {
+        let k = *index.entry(pattern_key(c)).or_insert_with(|| {
             patterns.push(*c);
             patterns.len() - 1
         });
@@ -152,6 +150,34 @@ pub fn expected_purchases_many<M: TransactionModel + ?Sized>(
     Ok(slot.into_iter().map(|k| values[k]).collect())
 }
 
+fn pattern_values<M: TransactionModel + ?Sized>(
+    model: &M,
+    patterns: &[Customer],
+    settings: &ClvSettings,
+) -> Result<Vec<PatternValue>> {
+    use rayon::prelude::*;
+    settings.validate()?;
+    patterns
+        .par_iter()
+        .map(|c| pattern_value(model, c, settings))
+        .collect()
+}
+
+/// A customer's outputs from the pattern's values and the expected spend.
+fn customer_value(v: &PatternValue, expected_spend: f64) -> Result<CustomerValue> {
+    if !expected_spend.is_finite() {
+        return Err(Error::InvalidOption(format!(
+            "expected spend must be finite, found {expected_spend}"
+        )));
+    }
+    Ok(CustomerValue {
+        expected_purchases: v.expected_purchases,
+        p_alive: v.p_alive,
+        expected_spend,
+        clv: finite_output(expected_spend * v.discounted_purchases, "CLV")?,
+    })
+}
+
 /// Scores many customers in parallel: expected purchases over the CLV horizon, P(alive), expected
 /// spend and CLV. `expected_spend[i]` belongs to `customers[i]`.
 ///
@@ -165,7 +191,6 @@ pub fn score_customers<M: TransactionModel + ?Sized>(
     expected_spend: &[f64],
     settings: &ClvSettings,
 ) -> Result<Vec<CustomerValue>> {
-    use rayon::prelude::*;
     if customers.len() != expected_spend.len() {
         return Err(Error::InvalidOption(format!(
             "{} customers but {} expected spends",
@@ -173,29 +198,54 @@ pub fn score_customers<M: TransactionModel + ?Sized>(
             expected_spend.len()
         )));
     }
-    settings.validate()?;
     let (patterns, slot) = distinct_patterns(customers)?;
-    let values: Vec<PatternValue> = patterns
-        .par_iter()
-        .map(|c| pattern_value(model, c, settings))
-        .collect::<Result<_>>()?;
-    customers
+    let values = pattern_values(model, &patterns, settings)?;
+    expected_spend
         .iter()
-        .zip(expected_spend)
         .zip(slot)
-        .map(|((_, &m), k)| {
-            if !m.is_finite() {
-                return Err(Error::InvalidOption(format!(
-                    "expected spend must be finite, found {m}"
-                )));
-            }
-            let v = values[k];
-            Ok(CustomerValue {
-                expected_purchases: v.expected_purchases,
-                p_alive: v.p_alive,
-                expected_spend: m,
-                clv: finite_output(m * v.discounted_purchases, "CLV")?,
-            })
-        })
+        .map(|(&m, k)| customer_value(&values[k], m))
         .collect()
+}
+
+/// The model's values of a set of patterns, computed once (in parallel) and
+/// then looked up customer by customer: scoring a summary read in batches
+/// holds this table, one entry per pattern, and nothing per customer.
+pub struct PatternScorer {
+    values: std::collections::HashMap<PatternKey, PatternValue, foldhash::fast::RandomState>,
+}
+
+impl PatternScorer {
+    /// Evaluates `model` on every pattern; each later customer must have one
+    /// of them.
+    pub fn new<M: TransactionModel + ?Sized>(
+        model: &M,
+        patterns: &[RfmPattern],
+        settings: &ClvSettings,
+    ) -> Result<PatternScorer> {
+        let customers: Vec<Customer> = patterns.iter().map(RfmPattern::customer).collect();
+        let values = pattern_values(model, &customers, settings)?;
+        Ok(PatternScorer {
+            values: customers.iter().map(pattern_key).zip(values).collect(),
+        })
+    }
+
+    /// Patterns in the table.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// One customer's outputs, as [`score_customers`] gives them.
+    pub fn score(&self, customer: &Customer, expected_spend: f64) -> Result<CustomerValue> {
+        let v = self.values.get(&pattern_key(customer)).ok_or_else(|| {
+            Error::InvalidOption(format!(
+                "customer (x = {}, t_x = {}, T = {}) is not among the scored patterns",
+                customer.frequency, customer.recency, customer.age
+            ))
+        })?;
+        customer_value(v, expected_spend)
+    }
 }

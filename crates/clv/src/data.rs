@@ -78,9 +78,10 @@ impl RfmPattern {
 /// Above this many customers validation and sorting run in parallel.
 const PARALLEL_COMPRESS_MIN: usize = 100_000;
 
-type PatternKey = (u32, u64, u64);
+/// A pattern as a hash and sort key: `(x, t_x bits, T bits)`.
+pub(crate) type PatternKey = (u32, u64, u64);
 
-fn key(c: &Customer) -> PatternKey {
+pub(crate) fn pattern_key(c: &Customer) -> PatternKey {
     // -0.0 and 0.0 must meet in one pattern; bit patterns would keep them apart. For validated
     // (non-negative) values the bit order is the numeric order, so sorted keys are sorted patterns.
     let norm = |v: f64| if v == 0.0 { 0.0_f64 } else { v };
@@ -104,13 +105,13 @@ pub fn compress_customers(customers: &[Customer]) -> Result<Vec<RfmPattern>> {
         customers
             .par_iter()
             .enumerate()
-            .map(|(i, c)| c.validate(i).map(|()| key(c)))
+            .map(|(i, c)| c.validate(i).map(|()| pattern_key(c)))
             .collect::<Result<_>>()?
     } else {
         customers
             .iter()
             .enumerate()
-            .map(|(i, c)| c.validate(i).map(|()| key(c)))
+            .map(|(i, c)| c.validate(i).map(|()| pattern_key(c)))
             .collect::<Result<_>>()?
     };
     if keys.len() >= PARALLEL_COMPRESS_MIN {
@@ -137,6 +138,45 @@ pub fn compress_customers(customers: &[Customer]) -> Result<Vec<RfmPattern>> {
         }
     }
     Ok(patterns)
+}
+
+/// Compresses customers into patterns one at a time, for summaries read in
+/// batches: it keeps one count per distinct `(x, t_x, T)`, never the
+/// customers themselves.
+#[derive(Debug, Default)]
+pub struct PatternCounter {
+    counts: HashMap<PatternKey, u64, foldhash::fast::RandomState>,
+    customers: usize,
+}
+
+impl PatternCounter {
+    /// Validates one more customer and counts it in its pattern; an error
+    /// names the customer by its position in the stream.
+    pub fn add(&mut self, c: &Customer) -> Result<()> {
+        c.validate(self.customers)?;
+        self.customers += 1;
+        *self.counts.entry(pattern_key(c)).or_insert(0) += 1;
+        Ok(())
+    }
+
+    /// Customers counted so far.
+    pub fn customers(&self) -> usize {
+        self.customers
+    }
+
+    /// The patterns, sorted by `(x, t_x, T)` as [`compress_customers`] gives them.
+    pub fn patterns(&self) -> Vec<RfmPattern> {
+        let mut keys: Vec<(PatternKey, u64)> = self.counts.iter().map(|(k, c)| (*k, *c)).collect();
+        keys.sort_unstable_by_key(|(k, _)| *k);
+        keys.into_iter()
+            .map(|((x, tx, t), count)| RfmPattern {
+                frequency: x,
+                recency: f64::from_bits(tx),
+                age: f64::from_bits(t),
+                count,
+            })
+            .collect()
+    }
 }
 
 /// Checks already-compressed patterns (e.g. read from a file with weights).
@@ -237,6 +277,26 @@ mod tests {
         assert_eq!(ps[0].frequency, 0);
         assert_eq!(ps[0].count, 2);
         assert_eq!(ps[1].count, 2);
+    }
+
+    #[test]
+    fn counter_gives_the_patterns_of_compress_customers() {
+        let customers: Vec<Customer> = (0..500)
+            .map(|i| {
+                let x = i % 4;
+                let tx = if x == 0 { 0.0 } else { f64::from(i % 7) };
+                Customer::new(x, tx, 10.0 + f64::from(i % 3))
+            })
+            .chain([Customer::new(0, -0.0, 3.0), Customer::new(0, 0.0, 3.0)])
+            .collect();
+        let mut counter = PatternCounter::default();
+        for c in &customers {
+            counter.add(c).unwrap();
+        }
+        assert_eq!(counter.customers(), customers.len());
+        assert_eq!(counter.patterns(), compress_customers(&customers).unwrap());
+        let err = counter.add(&Customer::new(1, 5.0, 4.0)).unwrap_err();
+        assert!(err.to_string().contains("502"), "{err}");
     }
 
     #[test]

@@ -128,17 +128,33 @@ pub struct SpendPattern {
 pub fn spend_patterns(
     customers: &[SpendCustomer],
 ) -> Result<(Vec<SpendPattern>, BTreeMap<String, u64>)> {
-    let mut excluded = BTreeMap::from([
-        (EXCLUDED_ONE_TIME_BUYER.to_owned(), 0_u64),
-        (EXCLUDED_NON_POSITIVE_SPEND.to_owned(), 0_u64),
-    ]);
-    let mut map: HashMap<(u32, u64), u64> = HashMap::new();
-    for (index, c) in customers.iter().enumerate() {
+    let mut counter = SpendCounter::default();
+    for c in customers {
+        counter.add(c)?;
+    }
+    Ok(counter.finish())
+}
+
+/// Collects customers one at a time into Gamma-Gamma's fit patterns and
+/// exclusion counts, for summaries read in batches: it keeps one entry per
+/// distinct `(x, m̄)` of a repeat buyer, never the customers themselves.
+#[derive(Debug, Default)]
+pub struct SpendCounter {
+    map: HashMap<(u32, u64), u64, foldhash::fast::RandomState>,
+    one_time: u64,
+    non_positive: u64,
+    seen: usize,
+}
+
+impl SpendCounter {
+    /// Counts one customer: a one-time buyer, a repeat buyer with no
+    /// positive mean spend, or one more of its `(x, m̄)` pattern.
+    pub fn add(&mut self, c: &SpendCustomer) -> Result<()> {
+        let index = self.seen;
+        self.seen += 1;
         if c.frequency == 0 {
-            if let Some(n) = excluded.get_mut(EXCLUDED_ONE_TIME_BUYER) {
-                *n += 1;
-            }
-            continue;
+            self.one_time += 1;
+            return Ok(());
         }
         if !c.monetary.is_finite() {
             return Err(Error::InvalidInput {
@@ -147,27 +163,39 @@ pub fn spend_patterns(
             });
         }
         if c.monetary <= 0.0 {
-            if let Some(n) = excluded.get_mut(EXCLUDED_NON_POSITIVE_SPEND) {
-                *n += 1;
-            }
-            continue;
+            self.non_positive += 1;
+            return Ok(());
         }
-        *map.entry((c.frequency, c.monetary.to_bits())).or_insert(0) += 1;
+        *self
+            .map
+            .entry((c.frequency, c.monetary.to_bits()))
+            .or_insert(0) += 1;
+        Ok(())
     }
-    let mut patterns: Vec<SpendPattern> = map
-        .into_iter()
-        .map(|((x, m), count)| SpendPattern {
-            frequency: x,
-            monetary: f64::from_bits(m),
-            count,
-        })
-        .collect();
-    patterns.sort_by(|a, b| {
-        a.frequency
-            .cmp(&b.frequency)
-            .then(a.monetary.total_cmp(&b.monetary))
-    });
-    Ok((patterns, excluded))
+
+    /// The patterns, sorted by `(x, m̄)` so that every sum over them is the
+    /// same from run to run, and the exclusions by reason code.
+    pub fn finish(self) -> (Vec<SpendPattern>, BTreeMap<String, u64>) {
+        let excluded = BTreeMap::from([
+            (EXCLUDED_ONE_TIME_BUYER.to_owned(), self.one_time),
+            (EXCLUDED_NON_POSITIVE_SPEND.to_owned(), self.non_positive),
+        ]);
+        let mut patterns: Vec<SpendPattern> = self
+            .map
+            .into_iter()
+            .map(|((x, m), count)| SpendPattern {
+                frequency: x,
+                monetary: f64::from_bits(m),
+                count,
+            })
+            .collect();
+        patterns.sort_by(|a, b| {
+            a.frequency
+                .cmp(&b.frequency)
+                .then(a.monetary.total_cmp(&b.monetary))
+        });
+        (patterns, excluded)
+    }
 }
 
 /// The Gamma-Gamma log-likelihood, summed so that one evaluation costs one
@@ -252,11 +280,21 @@ pub fn fit(
     options: &FitOptions,
 ) -> Result<FitResult<GammaGammaParams>> {
     let (patterns, excluded) = spend_patterns(customers)?;
+    fit_patterns(&patterns, excluded, options)
+}
+
+/// Fits Gamma-Gamma on spend patterns (see [`SpendCounter`]); `excluded`
+/// carries the customers left out, by reason code, into the result.
+pub fn fit_patterns(
+    patterns: &[SpendPattern],
+    excluded: BTreeMap<String, u64>,
+    options: &FitOptions,
+) -> Result<FitResult<GammaGammaParams>> {
     if patterns.is_empty() {
         return Err(Error::EmptyInput);
     }
     let n: u64 = patterns.iter().map(|p| p.count).sum();
-    let sums = SpendSums::new(&patterns);
+    let sums = SpendSums::new(patterns);
     let ll = |v: &[f64]| sums.total_ll(&GammaGammaParams::from_slice(v));
     let problem = MleProblem {
         model: "gamma_gamma",

@@ -18,10 +18,10 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{Days, Months, NaiveDate};
 use crm_clv::bgbb::BgBbPattern;
-use crm_clv::clv::{ClvSettings, CustomerValue, TimeUnit};
-use crm_clv::gamma_gamma::{GammaGammaParams, SpendCustomer};
+use crm_clv::clv::TimeUnit;
+use crm_clv::gamma_gamma::{GammaGammaParams, SpendCustomer, SpendPattern};
 use crm_clv::{
-    Customer, FitOptions, FitResult, TransactionModel, bgbb, bgnbd, compress_customers,
+    Customer, FitOptions, FitResult, RfmPattern, TransactionModel, bgbb, bgnbd, compress_customers,
     gamma_gamma, mbgnbd, pareto_nbd, validation,
 };
 use crm_core::clv::{ClvConfig, ClvModel, ClvUnit};
@@ -32,6 +32,13 @@ use crate::queries::render;
 use crate::queries::timestamp_literal;
 use crate::rfm::Table;
 use crate::session::Engine;
+
+mod forecast;
+
+pub use forecast::{
+    ClvForecast, SPEND_FITTED, SPEND_NON_POSITIVE, SPEND_ONE_TIME_BUYER, ScoreCounts, SummaryRows,
+    forecast,
+};
 
 /// Days since 1970-01-01 (Arrow's Date32) of a date.
 fn epoch_days(d: NaiveDate) -> i32 {
@@ -405,28 +412,51 @@ pub fn fit_model(
     summary: &ClvSummary,
     options: &FitOptions,
 ) -> Result<FittedModel> {
-    if summary.is_empty() {
+    fit_on_patterns(
+        model,
+        summary.len(),
+        || compress_customers(&summary.customers).map_err(model_error),
+        || gamma_gamma::spend_patterns(&summary.spend_customers()).map_err(model_error),
+        options,
+    )
+}
+
+/// Fits `model` on the patterns of `customers` customers; only the patterns
+/// the model needs are asked for.
+fn fit_on_patterns(
+    model: ClvModel,
+    customers: usize,
+    patterns: impl FnOnce() -> Result<Vec<RfmPattern>>,
+    spend: impl FnOnce() -> Result<(Vec<SpendPattern>, BTreeMap<String, u64>)>,
+    options: &FitOptions,
+) -> Result<FittedModel> {
+    if customers == 0 {
         return Err(Error::Invalid(
             "no customers with a purchase in the calibration period: nothing to fit".into(),
         ));
     }
     Ok(match model {
-        ClvModel::GammaGamma => FittedModel::GammaGamma(
-            gamma_gamma::fit(&summary.spend_customers(), options).map_err(|e| match e {
-                crm_clv::Error::EmptyInput => Error::Invalid(
-                    "Gamma-Gamma needs repeat buyers with a positive mean spend; there are none"
-                        .into(),
-                ),
-                e => model_error(e),
-            })?,
-        ),
+        ClvModel::GammaGamma => {
+            let (patterns, excluded) = spend()?;
+            FittedModel::GammaGamma(
+                gamma_gamma::fit_patterns(&patterns, excluded, options).map_err(|e| {
+                    match e {
+                    crm_clv::Error::EmptyInput => Error::Invalid(
+                        "Gamma-Gamma needs repeat buyers with a positive mean spend; there are none"
+                            .into(),
+                    ),
+                    e => model_error(e),
+                }
+                })?,
+            )
+        }
         ClvModel::Bgbb => {
             return Err(Error::Invalid(
                 "BG/BB is a discrete-time model: give it a summary of frequency, recency, periods and weights with --summary FILE".into(),
             ));
         }
         m => {
-            let patterns = compress_customers(&summary.customers).map_err(model_error)?;
+            let patterns = patterns()?;
             match m {
                 ClvModel::Bgnbd => {
                     FittedModel::Bgnbd(bgnbd::fit(&patterns, options).map_err(model_error)?)
@@ -452,145 +482,6 @@ fn timed<T>(step: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let out = f();
     log::debug!(target: "crm::clv", "{step}: {:.2} s", started.elapsed().as_secs_f64());
     out
-}
-
-/// How a customer's expected spend was set, counted in every output.
-pub const SPEND_FITTED: &str = "gamma_gamma";
-pub const SPEND_ONE_TIME_BUYER: &str = "population_mean";
-pub const SPEND_NON_POSITIVE: &str = "non_positive_spend_shrunk";
-
-/// A transaction model and Gamma-Gamma fitted together, and every customer scored.
-#[derive(Debug, Clone)]
-pub struct ClvForecast {
-    pub transactions: FittedModel,
-    pub spend: FittedModel,
-    pub scores: Vec<CustomerValue>,
-    pub treatment: Vec<&'static str>,
-}
-
-/// Fits the configured transaction model and Gamma-Gamma, then scores every
-/// customer over `months` (CLV discounted monthly). Either fit failing to
-/// converge is an error with the reason and a suggestion.
-pub fn forecast(
-    summary: &ClvSummary,
-    model: ClvModel,
-    cfg: &ClvConfig,
-    months: u32,
-) -> Result<ClvForecast> {
-    let options = FitOptions::with_penalizer(cfg.penalizer);
-    let transactions = timed(model.name(), || fit_model(model, summary, &options))?;
-    transactions.require_converged()?;
-    let spend = timed("gamma_gamma", || {
-        fit_model(ClvModel::GammaGamma, summary, &options)
-    })?;
-    spend.require_converged()?;
-    let (Some(tm), FittedModel::GammaGamma(gg)) = (transactions.transaction_model(), &spend) else {
-        return Err(Error::Invalid(format!(
-            "model {} does not forecast purchases; use bgnbd, pareto_nbd or mbgnbd",
-            model.name()
-        )));
-    };
-    // A repeat buyer whose refunds outweigh the repeat purchases is shrunk
-    // towards the population mean by the same formula, and floored at 0: a
-    // forecast never expects a customer to pay money out on average.
-    let spends: Vec<f64> = summary
-        .spend_customers()
-        .iter()
-        .map(|c| {
-            gg.params.expected_average_spend(c).map(|m| {
-                if c.frequency > 0 && c.monetary <= 0.0 {
-                    m.max(0.0)
-                } else {
-                    m
-                }
-            })
-        })
-        .collect::<crm_clv::Result<_>>()
-        .map_err(model_error)?;
-    let settings = ClvSettings {
-        months,
-        monthly_discount_rate: cfg.monthly_discount_rate,
-        time_unit: time_unit(summary.unit),
-    };
-    let scores = timed("scores", || {
-        crm_clv::clv::score_customers(tm, &summary.customers, &spends, &settings)
-            .map_err(model_error)
-    })?;
-    let treatment = summary
-        .customers
-        .iter()
-        .zip(&summary.monetary)
-        .map(|(c, m)| {
-            if c.frequency == 0 {
-                SPEND_ONE_TIME_BUYER
-            } else if *m <= 0.0 {
-                SPEND_NON_POSITIVE
-            } else {
-                SPEND_FITTED
-            }
-        })
-        .collect();
-    Ok(ClvForecast {
-        transactions,
-        spend,
-        scores,
-        treatment,
-    })
-}
-
-/// `customer_id, x, t_x, T, expected_purchases, p_alive, expected_spend, clv`
-/// (plus monetary_value, refund_total and the spend treatment with `full`).
-pub fn scores_table(summary: &ClvSummary, f: &ClvForecast, full: bool) -> Result<Table> {
-    let mut fields = vec![
-        Field::new(
-            "customer_id",
-            summary.customer_id.data_type().clone(),
-            false,
-        ),
-        Field::new("x", DataType::Int64, false),
-        Field::new("t_x", DataType::Float64, false),
-        Field::new("T", DataType::Float64, false),
-    ];
-    let mut cols: Vec<ArrayRef> = vec![
-        Arc::clone(&summary.customer_id),
-        Arc::new(Int64Array::from_iter_values(
-            summary.customers.iter().map(|c| i64::from(c.frequency)),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            summary.customers.iter().map(|c| c.recency),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            summary.customers.iter().map(|c| c.age),
-        )),
-    ];
-    if full {
-        fields.push(Field::new("monetary_value", DataType::Float64, false));
-        fields.push(Field::new("refund_total", DataType::Float64, false));
-        fields.push(Field::new("spend_treatment", DataType::Utf8, false));
-        cols.push(Arc::new(Float64Array::from(summary.monetary.clone())));
-        cols.push(Arc::new(Float64Array::from(summary.refund_total.clone())));
-        cols.push(Arc::new(StringArray::from(f.treatment.clone())));
-    }
-    for (name, get) in [
-        (
-            "expected_purchases",
-            (|v: &CustomerValue| v.expected_purchases) as fn(&CustomerValue) -> f64,
-        ),
-        ("p_alive", |v| v.p_alive),
-        ("expected_spend", |v| v.expected_spend),
-        ("clv", |v| v.clv),
-    ] {
-        fields.push(Field::new(name, DataType::Float64, false));
-        cols.push(Arc::new(Float64Array::from_iter_values(
-            f.scores.iter().map(get),
-        )));
-    }
-    let schema: SchemaRef = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), cols)?;
-    Ok(Table {
-        schema,
-        batches: vec![batch],
-    })
 }
 
 /// Holdout validation of one model.
@@ -692,9 +583,13 @@ impl ValidationRows {
 }
 
 impl Engine {
-    /// The BTYD summary of every customer whose first purchase falls in the
-    /// calibration period, with their holdout purchases.
-    pub async fn clv_summary(&self, window: &SummaryWindow) -> Result<ClvSummary> {
+    /// Registers `clv_calibration_rows`, each calibration customer's purchase
+    /// days and spend, which the summary query reads.
+    async fn clv_calibration(
+        &self,
+        window: &SummaryWindow,
+        params: &[(&'static str, String)],
+    ) -> Result<()> {
         if !self.has_table("transactions") {
             return Err(Error::Invalid(
                 "no transactions in the warehouse yet: load them with `crm load --table transactions FILE`, or fit a ready summary with --summary FILE".into(),
@@ -706,14 +601,19 @@ impl Engine {
                 window.holdout_end, window.calibration_end
             )));
         }
-        let params = summary_params(window)?;
         let calibration = self
-            .collect_sql(&render("clv_calibration", &params)?)
+            .collect_sql(&render("clv_calibration", params)?)
             .await?;
         self.register_rows("clv_calibration_rows", &calibration)
-            .await?;
+            .await
+    }
+
+    /// The BTYD summary of every customer whose first purchase falls in the
+    /// calibration period, with their holdout purchases.
+    pub async fn clv_summary(&self, window: &SummaryWindow) -> Result<ClvSummary> {
+        let params = summary_params(window)?;
+        self.clv_calibration(window, &params).await?;
         let t = self.collect_sql(&render("clv_summary", &params)?).await?;
-        drop(calibration);
         self.forget_rows("clv_calibration_rows")?;
         // The validation's tracking curve reads back the cohort: each
         // customer's id and first purchase day, nothing more.
@@ -967,17 +867,26 @@ impl Engine {
             holdout_end: as_of,
             unit: cfg.unit,
         };
-        let summary = self.clv_summary(&window).await?;
-        if summary.len() < cfg.min_customers as usize {
+        let rows = self.clv_summary_rows(&window).await?;
+        if rows.len() < cfg.min_customers as usize {
             return Err(Error::Invalid(format!(
                 "only {} customers bought up to {as_of}; the CLV models need at least {} ([clv] min_customers)",
-                summary.len(),
+                rows.len(),
                 cfg.min_customers
             )));
         }
-        let fc = forecast(&summary, cfg.model, cfg, cfg.horizon_months)?;
-        self.register_rows("clv_scores", &scores_table(&summary, &fc, true)?)
-            .await?;
+        let fc = forecast(&rows, cfg.model, cfg, cfg.horizon_months)?;
+        let mut scores = Table {
+            schema: ClvForecast::scores_schema(&rows, true)?,
+            batches: Vec::new(),
+        };
+        let counts = fc.score(&rows, true, |b| {
+            scores.batches.push(b);
+            Ok(())
+        })?;
+        drop(rows);
+        self.register_rows("clv_scores", &scores).await?;
+        drop(scores);
         if !self.context().table_exist("rfm_customer_now")? {
             self.rfm(as_of, rfm).await?;
         }
@@ -1009,25 +918,17 @@ impl Engine {
         let customers = self.collect_sql(&render("clv_customer", &params)?).await?;
         self.register_rows("clv_customer_now", &customers).await?;
         let segments = self.collect_sql(&render("clv_segment", &params)?).await?;
-        let mut excluded = BTreeMap::new();
-        let count = |t: &str| fc.treatment.iter().filter(|v| **v == t).count() as u64;
-        excluded.insert(
-            SPEND_ONE_TIME_BUYER.to_string(),
-            count(SPEND_ONE_TIME_BUYER),
-        );
-        excluded.insert(SPEND_NON_POSITIVE.to_string(), count(SPEND_NON_POSITIVE));
         Ok(ClvBudget {
-            summary_customers: summary.len(),
+            summary_customers: counts.customers as usize,
             forecast: fc,
             customers,
             segments,
-            spend_treatments: excluded,
+            spend_treatments: counts.spend_treatments,
         })
     }
 }
 
 /// The forecast and budget as of a date.
-#[derive(Debug, Clone)]
 pub struct ClvBudget {
     pub summary_customers: usize,
     pub forecast: ClvForecast,

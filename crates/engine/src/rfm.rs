@@ -94,6 +94,24 @@ impl Engine {
         Ok(())
     }
 
+    /// Runs SQL produced by [`render`] (never user text) as one stream of
+    /// batches; the plan is returned for its metrics once the stream is done.
+    pub(crate) async fn stream_sql(
+        &self,
+        sql: &str,
+    ) -> Result<(
+        Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+        datafusion::physical_plan::SendableRecordBatchStream,
+    )> {
+        let df = self.context().sql(sql).await?;
+        let plan = df.create_physical_plan().await?;
+        let stream = datafusion::physical_plan::execute_stream(
+            Arc::clone(&plan),
+            self.context().task_ctx(),
+        )?;
+        Ok((plan, stream))
+    }
+
     /// Runs SQL produced by [`render`] (never user text) and collects it.
     pub(crate) async fn collect_sql(&self, sql: &str) -> Result<Table> {
         let started = std::time::Instant::now();

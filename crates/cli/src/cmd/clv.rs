@@ -12,7 +12,8 @@ use anyhow::{Result, bail};
 use chrono::{Days, NaiveDate};
 use crm_core::clv::{ClvConfig, ClvModel, ClvUnit};
 use crm_engine::clv::{
-    ClvSummary, SummaryWindow, bgbb_patterns_from_csv, fit_bgbb, fit_model, forecast, scores_table,
+    ClvForecast, ClvSummary, SummaryRows, SummaryWindow, bgbb_patterns_from_csv, fit_bgbb,
+    fit_model, forecast,
 };
 use crm_engine::crm_clv::FitOptions;
 use crm_engine::{Engine, EngineOptions};
@@ -224,13 +225,13 @@ async fn predict(
             m.name()
         );
     }
-    let summary = match &source.summary {
-        Some(path) => ClvSummary::from_csv(path, cfg.unit)?,
+    let rows = match &source.summary {
+        Some(path) => SummaryRows::from_summary(&ClvSummary::from_csv(path, cfg.unit)?)?,
         None => {
             let end = as_of.unwrap_or_else(|| ctx.yesterday());
             engine(ctx)
                 .await?
-                .clv_summary(&SummaryWindow {
+                .clv_summary_rows(&SummaryWindow {
                     calibration_end: end,
                     holdout_end: end,
                     unit: cfg.unit,
@@ -238,24 +239,30 @@ async fn predict(
                 .await?
         }
     };
-    let fc = forecast(&summary, cfg.model, &cfg, cfg.horizon_months)?;
-    let t = scores_table(&summary, &fc, false)?;
-    ctx.print_batches(&t.schema, &t.batches)?;
-    let one_time = fc
-        .treatment
-        .iter()
-        .filter(|t| **t == crm_engine::clv::SPEND_ONE_TIME_BUYER)
-        .count();
-    let non_positive = fc
-        .treatment
-        .iter()
-        .filter(|t| **t == crm_engine::clv::SPEND_NON_POSITIVE)
-        .count();
+    let fc = forecast(&rows, cfg.model, &cfg, cfg.horizon_months)?;
+    let mut sink = ctx.sink(&*ClvForecast::scores_schema(&rows, false)?)?;
+    // An output error (a full disk) keeps its own kind and message.
+    let mut failed = None;
+    let counts = fc.score(&rows, false, |b| {
+        sink.push(&b).map_err(|e| {
+            let why = crm_engine::Error::Invalid(format!("{e:#}"));
+            failed = Some(e);
+            why
+        })
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let counts = counts?;
+    sink.finish()?;
+    let treated = |t: &str| counts.spend_treatments.get(t).copied().unwrap_or(0);
     ctx.info(&format!(
-        "clv predict: {} customers, {} model + gamma_gamma, {} months; expected spend: {one_time} one-time buyers at the population mean, {non_positive} repeat buyers with zero or negative mean spend shrunk to it",
-        summary.len(),
+        "clv predict: {} customers, {} model + gamma_gamma, {} months; expected spend: {} one-time buyers at the population mean, {} repeat buyers with zero or negative mean spend shrunk to it",
+        counts.customers,
         cfg.model.name(),
-        cfg.horizon_months
+        cfg.horizon_months,
+        treated(crm_engine::clv::SPEND_ONE_TIME_BUYER),
+        treated(crm_engine::clv::SPEND_NON_POSITIVE),
     ));
     Ok(Outcome::Success)
 }

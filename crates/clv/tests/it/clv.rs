@@ -158,6 +158,24 @@ fn all_2357_customers_match_lifetimes_predictions() {
         assert_eq!(s.p_alive, bg.p_alive(c).unwrap());
         assert_eq!(many[i], bg.expected_purchases(c, 39.0).unwrap());
     }
+    // Scoring a summary read in batches: the patterns counted one customer at
+    // a time, then each customer looked up, gives exactly the same outputs.
+    let mut counter = crm_clv::data::PatternCounter::default();
+    for c in &customers {
+        counter.add(c).unwrap();
+    }
+    let patterns = counter.patterns();
+    let scorer = crm_clv::clv::PatternScorer::new(&bg, &patterns, &SETTINGS).unwrap();
+    assert_eq!(scorer.len(), patterns.len());
+    assert!(patterns.len() < customers.len());
+    for (i, c) in customers.iter().enumerate() {
+        assert_eq!(
+            scorer.score(c, spends[i]).unwrap(),
+            scored[i],
+            "customer {i}"
+        );
+    }
+    assert!(scorer.score(&Customer::new(1, 0.5, 1e6), 1.0).is_err());
     let total_clv: f64 = scored.iter().map(|s| s.clv).sum();
     let totals = "population_and_holdout/shipped_fit_totals";
     assert_rel(
