@@ -35,6 +35,7 @@ use crate::session::Engine;
 
 mod forecast;
 
+pub(crate) use forecast::close_parked;
 pub use forecast::{
     ClvForecast, SPEND_FITTED, SPEND_NON_POSITIVE, SPEND_ONE_TIME_BUYER, ScoreCounts, SummaryRows,
     forecast,
@@ -601,10 +602,7 @@ impl Engine {
                 window.holdout_end, window.calibration_end
             )));
         }
-        let calibration = self
-            .collect_sql(&render("clv_calibration", params)?)
-            .await?;
-        self.register_rows("clv_calibration_rows", &calibration)
+        self.register_parked("clv_calibration_rows", &render("clv_calibration", params)?)
             .await
     }
 

@@ -86,8 +86,11 @@ pub struct Engine {
     warehouse: Warehouse,
     spill: Arc<SpillTotals>,
     tables: Vec<String>,
-    /// Names registered by `register_rows`, for [`Engine::release_rows`].
-    pub(crate) rows: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Names registered by `register_rows`, for [`Engine::release_rows`],
+    /// with the temporary file of rows parked on disk (see `register_parked`).
+    pub(crate) rows: std::sync::Mutex<
+        std::collections::BTreeMap<String, Option<Arc<dyn datafusion::execution::SpillFile>>>,
+    >,
     /// Set on a cluster: where materialised rows go.
     scratch: Option<Scratch>,
 }
@@ -253,7 +256,7 @@ impl Engine {
     pub fn release_rows(&self, keep: &[&str]) -> Result<()> {
         let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
         let gone: Vec<String> = rows
-            .iter()
+            .keys()
             .filter(|n| !keep.contains(&n.as_str()))
             .cloned()
             .collect();

@@ -208,7 +208,7 @@ impl Engine {
                 Some((_, w)) => w,
                 None => {
                     schema = b.schema();
-                    &mut parked.insert(self.park(b.schema())?).1
+                    &mut parked.insert(self.park(b.schema(), "CLV summary")?).1
                 }
             };
             writer.write(&b).map_err(io_error)?;
@@ -217,11 +217,7 @@ impl Engine {
         self.spill().add_plan(&plan);
         let source = match parked {
             Some((file, writer)) => {
-                let mut out = writer.into_inner().map_err(io_error)?;
-                out.flush().map_err(io_error)?;
-                out.into_inner()
-                    .map_err(|e| io_error(e.into_error()))?
-                    .finish()?;
+                close_parked(writer)?;
                 RowSource::Parked(file)
             }
             None => RowSource::Memory(Vec::new()),
@@ -244,13 +240,17 @@ type ParkWriter = std::io::BufWriter<Box<dyn datafusion::execution::SpillWriter>
 impl Engine {
     /// A temporary file in the spill directory for rows of `schema`, written
     /// for speed (no compression, dictionaries or statistics): it is read
-    /// once, by this process.
-    fn park(&self, schema: SchemaRef) -> Result<(Arc<dyn SpillFile>, ArrowWriter<ParkWriter>)> {
+    /// back by this process only.
+    pub(crate) fn park(
+        &self,
+        schema: SchemaRef,
+        what: &str,
+    ) -> Result<(Arc<dyn SpillFile>, ArrowWriter<ParkWriter>)> {
         let file = self
             .context()
             .runtime_env()
             .disk_manager
-            .create_tmp_file("CLV summary")?;
+            .create_tmp_file(what)?;
         let props = parquet::file::properties::WriterProperties::builder()
             .set_compression(parquet::basic::Compression::UNCOMPRESSED)
             .set_dictionary_enabled(false)
@@ -264,6 +264,16 @@ impl Engine {
         .map_err(io_error)?;
         Ok((file, writer))
     }
+}
+
+/// Writes the footer of a parked file and flushes it to disk.
+pub(crate) fn close_parked(writer: ArrowWriter<ParkWriter>) -> Result<()> {
+    let mut out = writer.into_inner().map_err(io_error)?;
+    out.flush().map_err(io_error)?;
+    out.into_inner()
+        .map_err(|e| io_error(e.into_error()))?
+        .finish()?;
+    Ok(())
 }
 
 /// A transaction model and Gamma-Gamma fitted together, with every
