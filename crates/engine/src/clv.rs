@@ -4,9 +4,11 @@
 //! (`queries/clv_customer.sql`, `queries/clv_segment.sql`).
 //!
 //! SQL does the per-customer aggregation (it scales and spills); the models
-//! run in Rust on the collected summary, compressed into `(x, t_x, T)`
-//! patterns. Results go back to the session as tables so that the budget and
-//! segment SQL can aggregate them.
+//! run in Rust on `(x, t_x, T)` patterns. The forecast and budget stream the
+//! cohort (see [`forecast`]: only the patterns stay in memory); validation
+//! ranks every customer and so collects the summary ([`ClvSummary`]). Results
+//! go back to the session as tables so that the budget and segment SQL can
+//! aggregate them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -422,6 +424,15 @@ pub fn fit_model(
     )
 }
 
+fn gamma_gamma_error(e: crm_clv::Error) -> Error {
+    match e {
+        crm_clv::Error::EmptyInput => Error::Invalid(
+            "Gamma-Gamma needs repeat buyers with a positive mean spend; there are none".into(),
+        ),
+        e => model_error(e),
+    }
+}
+
 /// Fits `model` on the patterns of `customers` customers; only the patterns
 /// the model needs are asked for.
 fn fit_on_patterns(
@@ -440,15 +451,8 @@ fn fit_on_patterns(
         ClvModel::GammaGamma => {
             let (patterns, excluded) = spend()?;
             FittedModel::GammaGamma(
-                gamma_gamma::fit_patterns(&patterns, excluded, options).map_err(|e| {
-                    match e {
-                    crm_clv::Error::EmptyInput => Error::Invalid(
-                        "Gamma-Gamma needs repeat buyers with a positive mean spend; there are none"
-                            .into(),
-                    ),
-                    e => model_error(e),
-                }
-                })?,
+                gamma_gamma::fit_patterns(&patterns, excluded, options)
+                    .map_err(gamma_gamma_error)?,
             )
         }
         ClvModel::Bgbb => {
