@@ -37,7 +37,6 @@ use crate::session::Engine;
 
 mod forecast;
 
-pub(crate) use forecast::close_parked;
 pub use forecast::{
     ClvForecast, SPEND_FITTED, SPEND_NON_POSITIVE, SPEND_ONE_TIME_BUYER, ScoreCounts, SummaryRows,
     forecast,

@@ -20,6 +20,7 @@ pub mod functions;
 pub mod funnel;
 mod memory;
 pub mod nightly;
+mod park;
 pub mod queries;
 pub mod report;
 pub mod rfm;

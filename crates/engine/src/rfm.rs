@@ -94,62 +94,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs SQL produced by [`render`] and registers its rows as a table
-    /// called `name`, like [`Engine::register_rows`], but parked in a
-    /// temporary Parquet file in the spill directory rather than held in
-    /// memory (on a cluster, where executors cannot read this machine's
-    /// files, the rows go to the scratch directory as before).
-    pub(crate) async fn register_parked(&self, name: &str, sql: &str) -> Result<()> {
-        if self.on_cluster() {
-            let t = self.collect_sql(sql).await?;
-            return self.register_rows(name, &t).await;
-        }
-        let started = std::time::Instant::now();
-        let (plan, mut stream) = self.stream_sql(sql).await?;
-        let mut parked = None;
-        let mut rows = 0;
-        while let Some(b) = futures::StreamExt::next(&mut stream).await {
-            let b = b?;
-            let (_, w) = match &mut parked {
-                Some(p) => p,
-                None => parked.insert(self.park(b.schema(), name)?),
-            };
-            w.write(&b).map_err(|e| Error::DataFusion(e.into()))?;
-            rows += b.num_rows();
-        }
-        self.spill().add_plan(&plan);
-        let Some((file, writer)) = parked else {
-            let t = Table {
-                schema: stream.schema(),
-                batches: Vec::new(),
-            };
-            return self.register_rows(name, &t).await;
-        };
-        crate::clv::close_parked(writer)?;
-        let path = file.path().ok_or_else(|| {
-            Error::Invalid(format!("{name}: rows were parked off the local disk"))
-        })?;
-        self.context().deregister_table(name)?;
-        self.context()
-            .register_parquet(
-                name,
-                path.to_string_lossy().as_ref(),
-                datafusion::prelude::ParquetReadOptions::default().file_extension(""),
-            )
-            .await?;
-        self.rows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_string(), Some(file));
-        log::debug!(
-            target: "crm::query",
-            "{}: {rows} rows parked as {name}, {:.2} s",
-            crate::queries::query_name(sql),
-            started.elapsed().as_secs_f64()
-        );
-        Ok(())
-    }
-
     /// Runs SQL produced by [`render`] (never user text) as one stream of
     /// batches; the plan is returned for its metrics once the stream is done.
     pub(crate) async fn stream_sql(

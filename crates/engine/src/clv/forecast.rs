@@ -18,17 +18,14 @@ use crm_clv::data::PatternCounter;
 use crm_clv::gamma_gamma::{GammaGammaParams, SpendCounter, SpendCustomer, SpendPattern};
 use crm_clv::{Customer, FitOptions, RfmPattern};
 use crm_core::clv::{ClvConfig, ClvModel, ClvUnit};
-use datafusion::execution::SpillFile;
 use datafusion::parquet;
-use datafusion::parquet::arrow::ArrowWriter;
-use futures::StreamExt;
-use std::io::Write;
 
 use super::{
     ClvSummary, FittedModel, SummaryWindow, fit_on_patterns, model_error, summary_params,
     time_unit, timed,
 };
 use crate::error::{Error, Result};
+use crate::park::{Parked, io_error};
 use crate::queries::render;
 use crate::session::Engine;
 
@@ -57,11 +54,7 @@ enum RowSource {
     /// A small summary read from a file.
     Memory(Vec<RecordBatch>),
     /// The warehouse's summary, parked in the spill directory.
-    Parked(Arc<dyn SpillFile>),
-}
-
-fn io_error(e: impl Into<datafusion::error::DataFusionError>) -> Error {
-    Error::DataFusion(e.into())
+    Parked(Parked),
 }
 
 fn float_column<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a Float64Array> {
@@ -168,12 +161,9 @@ impl SummaryRows {
         match &self.source {
             RowSource::Memory(batches) => batches.iter().try_for_each(f),
             RowSource::Parked(file) => {
-                let path = file.path().ok_or_else(|| {
-                    Error::Invalid("the CLV summary was parked off the local disk".into())
-                })?;
                 let reader =
                     parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                        std::fs::File::open(path).map_err(io_error)?,
+                        std::fs::File::open(file.path()?).map_err(io_error)?,
                     )
                     .map_err(io_error)?
                     .with_batch_size(SCORE_BATCH_ROWS)
@@ -196,31 +186,19 @@ impl Engine {
         let params = summary_params(window)?;
         self.clv_calibration(window, &params).await?;
         let started = std::time::Instant::now();
-        let (plan, mut stream) = self.stream_sql(&render("clv_summary", &params)?).await?;
         let mut counter = Counter::default();
-        // The batches' own schema: execution may relax nullability against the plan.
-        let mut schema = stream.schema();
-        let mut parked: Option<(Arc<dyn SpillFile>, ArrowWriter<ParkWriter>)> = None;
-        while let Some(b) = stream.next().await {
-            let b = b?;
-            counter.add(&b)?;
-            let writer = match &mut parked {
-                Some((_, w)) => w,
-                None => {
-                    schema = b.schema();
-                    &mut parked.insert(self.park(b.schema(), "CLV summary")?).1
-                }
-            };
-            writer.write(&b).map_err(io_error)?;
-        }
+        let parked = self
+            .park_sql(&render("clv_summary", &params)?, "CLV summary", |b| {
+                counter.add(b)
+            })
+            .await?;
         self.forget_rows("clv_calibration_rows")?;
-        self.spill().add_plan(&plan);
-        let source = match parked {
-            Some((file, writer)) => {
-                close_parked(writer)?;
-                RowSource::Parked(file)
+        let (source, schema) = match parked {
+            Ok(p) => {
+                let schema = p.schema.clone();
+                (RowSource::Parked(p), schema)
             }
-            None => RowSource::Memory(Vec::new()),
+            Err(schema) => (RowSource::Memory(Vec::new()), schema),
         };
         let rows = counter.finish(window.unit, source, schema);
         log::debug!(
@@ -233,47 +211,6 @@ impl Engine {
         );
         Ok(rows)
     }
-}
-
-type ParkWriter = std::io::BufWriter<Box<dyn datafusion::execution::SpillWriter>>;
-
-impl Engine {
-    /// A temporary file in the spill directory for rows of `schema`, written
-    /// for speed (no compression, dictionaries or statistics): it is read
-    /// back by this process only.
-    pub(crate) fn park(
-        &self,
-        schema: SchemaRef,
-        what: &str,
-    ) -> Result<(Arc<dyn SpillFile>, ArrowWriter<ParkWriter>)> {
-        let file = self
-            .context()
-            .runtime_env()
-            .disk_manager
-            .create_tmp_file(what)?;
-        let props = parquet::file::properties::WriterProperties::builder()
-            .set_compression(parquet::basic::Compression::UNCOMPRESSED)
-            .set_dictionary_enabled(false)
-            .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
-            .build();
-        let writer = ArrowWriter::try_new(
-            std::io::BufWriter::new(file.open_writer()?),
-            schema,
-            Some(props),
-        )
-        .map_err(io_error)?;
-        Ok((file, writer))
-    }
-}
-
-/// Writes the footer of a parked file and flushes it to disk.
-pub(crate) fn close_parked(writer: ArrowWriter<ParkWriter>) -> Result<()> {
-    let mut out = writer.into_inner().map_err(io_error)?;
-    out.flush().map_err(io_error)?;
-    out.into_inner()
-        .map_err(|e| io_error(e.into_error()))?
-        .finish()?;
-    Ok(())
 }
 
 /// A transaction model and Gamma-Gamma fitted together, with every

@@ -1,0 +1,147 @@
+//! Rows parked on disk: a query's result written to a temporary Parquet
+//! file in the spill directory and read back by this process, so that a
+//! result with a row per customer need not stay in memory.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::execution::{SpillFile, SpillWriter};
+use datafusion::parquet;
+use datafusion::parquet::arrow::ArrowWriter;
+use futures::StreamExt;
+
+use crate::error::{Error, Result};
+use crate::rfm::Table;
+use crate::session::Engine;
+
+type ParkWriter = std::io::BufWriter<Box<dyn SpillWriter>>;
+
+/// A query's rows in a temporary file, deleted when the last handle goes.
+pub(crate) struct Parked {
+    pub file: Arc<dyn SpillFile>,
+    /// The batches' own schema: execution may relax nullability against the plan.
+    pub schema: SchemaRef,
+    pub rows: usize,
+}
+
+pub(crate) fn io_error(e: impl Into<datafusion::error::DataFusionError>) -> Error {
+    Error::DataFusion(e.into())
+}
+
+impl Parked {
+    /// The file's path; parked files are always local.
+    pub fn path(&self) -> Result<&std::path::Path> {
+        self.file
+            .path()
+            .ok_or_else(|| Error::Invalid("rows were parked off the local disk".into()))
+    }
+}
+
+impl Engine {
+    /// Runs SQL produced by `render` and parks its rows, handing each batch
+    /// to `inspect` on the way. A result without rows parks nothing: its
+    /// planned schema comes back instead.
+    pub(crate) async fn park_sql(
+        &self,
+        sql: &str,
+        what: &str,
+        mut inspect: impl FnMut(&RecordBatch) -> Result<()>,
+    ) -> Result<Result<Parked, SchemaRef>> {
+        let (plan, mut stream) = self.stream_sql(sql).await?;
+        let mut parked: Option<(Parked, ArrowWriter<ParkWriter>)> = None;
+        while let Some(b) = stream.next().await {
+            let b = b?;
+            inspect(&b)?;
+            let (p, w) = match &mut parked {
+                Some(p) => p,
+                None => parked.insert(self.park(b.schema(), what)?),
+            };
+            w.write(&b).map_err(io_error)?;
+            p.rows += b.num_rows();
+        }
+        self.spill().add_plan(&plan);
+        let Some((p, writer)) = parked else {
+            return Ok(Err(stream.schema()));
+        };
+        let mut out = writer.into_inner().map_err(io_error)?;
+        out.flush().map_err(io_error)?;
+        out.into_inner()
+            .map_err(|e| io_error(e.into_error()))?
+            .finish()?;
+        Ok(Ok(p))
+    }
+
+    /// A temporary file in the spill directory for rows of `schema`, written
+    /// for speed (no compression, dictionaries or statistics): it is read
+    /// back by this process only.
+    fn park(&self, schema: SchemaRef, what: &str) -> Result<(Parked, ArrowWriter<ParkWriter>)> {
+        let file = self
+            .context()
+            .runtime_env()
+            .disk_manager
+            .create_tmp_file(what)?;
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+            .set_dictionary_enabled(false)
+            .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+            .build();
+        let writer = ArrowWriter::try_new(
+            std::io::BufWriter::new(file.open_writer()?),
+            schema.clone(),
+            Some(props),
+        )
+        .map_err(io_error)?;
+        Ok((
+            Parked {
+                file,
+                schema,
+                rows: 0,
+            },
+            writer,
+        ))
+    }
+
+    /// Runs SQL produced by `render` and registers its rows as a table
+    /// called `name`, like [`Engine::register_rows`], but parked on disk
+    /// rather than held in memory (on a cluster, where executors cannot read
+    /// this machine's files, the rows go to the scratch directory as before).
+    pub(crate) async fn register_parked(&self, name: &str, sql: &str) -> Result<()> {
+        if self.on_cluster() {
+            let t = self.collect_sql(sql).await?;
+            return self.register_rows(name, &t).await;
+        }
+        let started = std::time::Instant::now();
+        let parked = match self.park_sql(sql, name, |_| Ok(())).await? {
+            Ok(p) => p,
+            Err(schema) => {
+                let empty = Table {
+                    schema,
+                    batches: Vec::new(),
+                };
+                return self.register_rows(name, &empty).await;
+            }
+        };
+        self.context().deregister_table(name)?;
+        self.context()
+            .register_parquet(
+                name,
+                parked.path()?.to_string_lossy().as_ref(),
+                datafusion::prelude::ParquetReadOptions::default().file_extension(""),
+            )
+            .await?;
+        log::debug!(
+            target: "crm::query",
+            "{}: {} rows parked as {name}, {:.2} s",
+            crate::queries::query_name(sql),
+            parked.rows,
+            started.elapsed().as_secs_f64()
+        );
+        self.rows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), Some(parked.file));
+        Ok(())
+    }
+}
