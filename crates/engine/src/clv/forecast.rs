@@ -123,11 +123,6 @@ impl SummaryRows {
         self.customers == 0
     }
 
-    /// Distinct `(x, t_x, T)` patterns.
-    pub fn patterns(&self) -> &[RfmPattern] {
-        &self.patterns
-    }
-
     /// A summary already in memory (one read from a file), as rows.
     pub fn from_summary(s: &ClvSummary) -> Result<SummaryRows> {
         let f64s = |v: Vec<f64>| Arc::new(Float64Array::from(v)) as ArrayRef;
