@@ -390,17 +390,93 @@ impl BlockReader {
 /// two records, the records before its tail are kept and the tail's place
 /// is returned: the caller reads on from there serially.
 pub fn parse_block(block: Block) -> (CellBatch, Option<Resume>) {
-    use csv_core::ReadRecordResult as R;
     let Block {
         bytes,
         offset,
-        mut line,
+        line,
         last,
         delimiter,
         rows_hint,
     } = block;
-    let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
     let mut batch = CellBatch::with_capacities(rows_hint, rows_hint * 8, bytes.len(), 0);
+    let (line, record_start) = if plain_lines(&bytes) {
+        parse_plain(&bytes, line, last, delimiter, &mut batch)
+    } else {
+        parse_with_core(&bytes, line, last, delimiter, &mut batch)
+    };
+    let clean = last
+        || bytes[record_start..]
+            .iter()
+            .all(|b| matches!(b, b'\r' | b'\n'));
+    let resume = (!clean).then_some(Resume {
+        offset: offset + record_start as u64,
+        line,
+    });
+    batch.set_raw_block(bytes);
+    (batch, resume)
+}
+
+/// Whether every record of `bytes` is one line, as csv_core reads it: no
+/// quote anywhere, and every `\r` the first half of a CRLF. Exports from
+/// databases and CRMs usually are (they quote only cells that need it).
+fn plain_lines(bytes: &[u8]) -> bool {
+    memchr::memchr(b'"', bytes).is_none()
+        && memchr::memchr_iter(b'\r', bytes).all(|i| bytes.get(i + 1) == Some(&b'\n'))
+}
+
+/// The records of a block of [`plain_lines`]: each non-blank line, cut at
+/// every delimiter. The same rows csv_core gives, at a fraction of its
+/// cost. Returns the line number and the offset where parsing stopped.
+fn parse_plain(
+    bytes: &[u8],
+    mut line: u64,
+    last: bool,
+    delimiter: u8,
+    batch: &mut CellBatch,
+) -> (u64, usize) {
+    let mut start = 0;
+    while start < bytes.len() {
+        let (end, next) = match memchr::memchr(b'\n', &bytes[start..]) {
+            Some(i) => (start + i, start + i + 1),
+            // A last line without a newline is a record only at the end
+            // of the file; elsewhere the caller reads on from here.
+            None if last => (bytes.len(), bytes.len()),
+            None => break,
+        };
+        let content_end = if end > start && bytes[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        };
+        let content = &bytes[start..content_end];
+        if !content.is_empty() {
+            let mut field_start = 0;
+            for i in memchr::memchr_iter(delimiter, content) {
+                batch.push_field(&content[field_start..i]);
+                field_start = i + 1;
+            }
+            batch.push_field(&content[field_start..]);
+            batch.end_row_at(line, start as u32..content_end as u32);
+        }
+        if next > end {
+            line += 1;
+        }
+        start = next;
+    }
+    (line, start)
+}
+
+/// The records of any block, by csv_core. Returns the line number and the
+/// offset after the last whole record.
+fn parse_with_core(
+    bytes: &[u8],
+    mut line: u64,
+    last: bool,
+    delimiter: u8,
+    batch: &mut CellBatch,
+) -> (u64, usize) {
+    use csv_core::ReadRecordResult as R;
+    let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
     let mut out = vec![0u8; 1 << 12];
     let mut ends = vec![0usize; 64];
     let (mut pos, mut record_start, mut out_len, mut ends_len) = (0, 0, 0, 0);
@@ -436,16 +512,7 @@ pub fn parse_block(block: Block) -> (CellBatch, Option<Resume>) {
             }
         }
     }
-    let clean = last
-        || bytes[record_start..]
-            .iter()
-            .all(|b| matches!(b, b'\r' | b'\n'));
-    let resume = (!clean).then_some(Resume {
-        offset: offset + record_start as u64,
-        line,
-    });
-    batch.set_raw_block(bytes);
-    (batch, resume)
+    (line, record_start)
 }
 
 fn trim_leading_newlines(mut raw: &[u8]) -> &[u8] {
@@ -552,16 +619,31 @@ mod tests {
     /// always equal the serial parser's.
     #[test]
     fn random_files_give_the_serial_parsers_rows() {
-        let alphabet = b"ab,,\"\"\n\n\r ";
+        // Odd rounds have no quote and mostly CRLFs, so that most of their
+        // blocks are parsed as plain lines; one in 40 of their pieces is a
+        // lone CR, which sends a block back to csv_core.
+        let quoted: &[&[u8]] = &[
+            b"a", b"b", b",", b",", b"\"", b"\"", b"\n", b"\n", b"\r", b" ",
+        ];
+        let plain: &[&[u8]] = &[b"ab", b"b", b",", b",", b",", b"\n", b"\r\n", b"\r\n", b" "];
         let mut x: u64 = 7;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 33) as usize
+        };
         for round in 0..3000 {
             let len = 2 + round % 120;
             let mut bytes = b"h,i\n".to_vec();
             for _ in 0..len {
-                x = x
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                bytes.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+                let r = next();
+                let piece: &[u8] = match round % 2 {
+                    0 => quoted[r % quoted.len()],
+                    _ if r % 40 == 0 => b"\r",
+                    _ => plain[r % plain.len()],
+                };
+                bytes.extend_from_slice(piece);
             }
             for batch_rows in [1, 2, 3, 7] {
                 assert_eq!(
