@@ -22,7 +22,7 @@ data=${BENCH_DATA:-benches/data}
 as_of=2025-12-31
 wh="$data/scale-$n"
 results=benches/results.jsonl
-commit=$(git rev-parse --short HEAD)
+commit=$(git describe --always --dirty --abbrev=7)
 limit=${LIMIT:-}
 limit_args=()
 pool_args=()

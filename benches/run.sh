@@ -20,7 +20,7 @@ peer_timeout=${PEER_TIMEOUT:-600}
 mkdir -p "$data"
 results=benches/results.jsonl
 as_of=2025-12-31
-commit=$(git rev-parse --short HEAD)
+commit=$(git describe --always --dirty --abbrev=7)
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
