@@ -877,30 +877,30 @@ impl Engine {
             )));
         }
         let fc = forecast(&rows, cfg.model, cfg, cfg.horizon_months)?;
-        let mut scores = Table {
-            schema: ClvForecast::scores_schema(&rows, true)?,
-            batches: Vec::new(),
-        };
-        let counts = fc.score(&rows, true, |b| {
-            scores.batches.push(b);
-            Ok(())
-        })?;
+        let counts = self
+            .register_batches(
+                "clv_scores",
+                ClvForecast::scores_schema(&rows, true)?,
+                |push| fc.score(&rows, true, push),
+            )
+            .await?;
         drop(rows);
-        self.register_rows("clv_scores", &scores).await?;
-        drop(scores);
         if !self.context().table_exist("rfm_customer_now")? {
             self.rfm(as_of, rfm).await?;
         }
-        let market = if self.has_table("customers") {
-            self.collect_sql("SELECT customer_id, market_segment FROM customers")
-                .await?
+        if self.has_table("customers") {
+            self.materialize(
+                "clv_market_segments",
+                "SELECT customer_id, market_segment FROM customers",
+            )
+            .await?;
         } else {
-            empty_table(vec![
+            let market = empty_table(vec![
                 Field::new("customer_id", DataType::Utf8, true),
                 Field::new("market_segment", DataType::Utf8, true),
-            ])
-        };
-        self.register_rows("clv_market_segments", &market).await?;
+            ]);
+            self.register_rows("clv_market_segments", &market).await?;
+        }
         self.register_rows("clv_margin", &margin_table(cfg)?)
             .await?;
         self.register_rows("clv_plan", &plan_table(cfg)?).await?;
@@ -916,13 +916,12 @@ impl Engine {
             ("spend_share", format!("{:?}", cfg.spend_share)),
             ("fixed_costs", format!("{:?}", cfg.fixed_costs)),
         ];
-        let customers = self.collect_sql(&render("clv_customer", &params)?).await?;
-        self.register_rows("clv_customer_now", &customers).await?;
+        self.materialize("clv_customer_now", &render("clv_customer", &params)?)
+            .await?;
         let segments = self.collect_sql(&render("clv_segment", &params)?).await?;
         Ok(ClvBudget {
             summary_customers: counts.customers as usize,
             forecast: fc,
-            customers,
             segments,
             spend_treatments: counts.spend_treatments,
         })
@@ -933,9 +932,9 @@ impl Engine {
 pub struct ClvBudget {
     pub summary_customers: usize,
     pub forecast: ClvForecast,
-    /// The `clv_customer` mart.
-    pub customers: Table,
-    /// The `clv_segment` mart.
+    /// The `clv_segment` mart. The `clv_customer` rows are registered as
+    /// `clv_customer_now` (parked on disk under a memory limit): read them
+    /// with [`Engine::registered_rows`] or stream them into the mart.
     pub segments: Table,
     /// Customers whose expected spend is not the fitted Gamma-Gamma value, by treatment.
     pub spend_treatments: BTreeMap<String, u64>,
@@ -1045,9 +1044,9 @@ pub fn all_nullable(t: &Table) -> Result<Table> {
     Ok(Table { schema, batches })
 }
 
-/// The nightly CLV marts, or why there are none.
+/// The nightly CLV marts, or why there are none. The `clv_customer` rows
+/// are registered as `clv_customer_now`.
 pub struct NightlyClv {
-    pub customers: Table,
     pub segments: Table,
     pub validation: Option<Table>,
     /// Human notes: what was skipped and why, the validation grade.
@@ -1074,8 +1073,9 @@ impl Engine {
             Err(Error::Invalid(m)) => return Ok(Err(format!("CLV skipped: {m}"))),
             Err(e) => return Err(e),
         };
-        // The validation fits afresh: nothing the budget materialised is read again.
-        self.release_rows(&[])?;
+        // The validation fits afresh: nothing the budget materialised is read
+        // again, but for the per-customer rows the mart is written from.
+        self.release_rows(&["clv_customer_now"])?;
         let mut notes = Vec::new();
         let calibration_end = as_of
             .checked_sub_days(Days::new(u64::from(cfg.holdout_days)))
@@ -1103,7 +1103,6 @@ impl Engine {
             Err(e) => return Err(e),
         };
         Ok(Ok(NightlyClv {
-            customers: all_nullable(&budget.customers)?,
             segments: all_nullable(&budget.segments)?,
             validation,
             notes,

@@ -16,6 +16,7 @@ use chrono::{Days, Months, NaiveDate};
 use crm_core::funnel::{FunnelConfig, Indicator, TrafficLightConfig};
 
 use crate::error::{Error, Result};
+use crate::nightly::MartRows;
 use crate::queries::render;
 use crate::queries::timestamp_literal;
 use crate::rfm::Table;
@@ -153,10 +154,10 @@ impl Engine {
         .await
     }
 
-    /// Registers the stage lookups and the per-interest view as of `as_of`,
-    /// and returns the `funnel_interest` rows (also registered as
-    /// `funnel_interest_now`, with `funnel_reach` over them).
-    async fn prepare_funnel(&self, as_of: NaiveDate, cfg: &FunnelConfig) -> Result<Table> {
+    /// Registers the stage lookups and the per-interest rows as of `as_of`:
+    /// the `funnel_interest` rows as `funnel_interest_now`, with
+    /// `funnel_reach` over them (parked on disk under a memory limit).
+    async fn prepare_funnel(&self, as_of: NaiveDate, cfg: &FunnelConfig) -> Result<()> {
         cfg.validate().map_err(Error::Invalid)?;
         for t in [
             crm_core::Table::Interests,
@@ -178,18 +179,13 @@ impl Engine {
         // Materialised once: funnel_interest, funnel_reach and funnel_issues
         // refer to the entries six times between them, and a view would
         // recompute the stage mapping for every reference.
-        let entries = self
-            .collect_sql(&render("funnel_entries", &params)?)
+        self.materialize("funnel_entries", &render("funnel_entries", &params)?)
             .await?;
-        self.register_rows("funnel_entries", &entries).await?;
-        let interests = self
-            .collect_sql(&render("funnel_interest", &params)?)
+        self.materialize("funnel_interest_now", &render("funnel_interest", &params)?)
             .await?;
-        self.register_rows("funnel_interest_now", &interests)
+        self.materialize("funnel_reach", &render("funnel_reach", &params)?)
             .await?;
-        let reach = self.collect_sql(&render("funnel_reach", &params)?).await?;
-        self.register_rows("funnel_reach", &reach).await?;
-        Ok(interests)
+        Ok(())
     }
 
     /// Registers `funnel_selected`: the rows one report counts.
@@ -229,7 +225,8 @@ impl Engine {
         period: Period,
     ) -> Result<FunnelReport> {
         self.require_interests()?;
-        let interests = self.prepare_funnel(as_of, cfg).await?;
+        self.prepare_funnel(as_of, cfg).await?;
+        let interests = self.registered_rows("funnel_interest_now", None).await?;
         let params = self.select_funnel(as_of, cfg, by, mode, period).await?;
         let stages = self.collect_sql(&render("funnel_stage", &params)?).await?;
         let issues = self.collect_sql(&render("funnel_issues", &params)?).await?;
@@ -241,17 +238,13 @@ impl Engine {
     }
 
     /// The nightly `funnel_stage` rows: cohort mode over all time, grouped
-    /// by nothing, manager, source and market segment (column `by`).
-    pub async fn funnel_nightly(
-        &self,
-        as_of: NaiveDate,
-        cfg: &FunnelConfig,
-    ) -> Result<FunnelReport> {
+    /// by nothing, manager, source and market segment (column `by`). The
+    /// `funnel_interest` rows are registered as `funnel_interest_now`.
+    pub async fn funnel_nightly(&self, as_of: NaiveDate, cfg: &FunnelConfig) -> Result<Table> {
         self.require_interests()?;
-        let interests = self.prepare_funnel(as_of, cfg).await?;
+        self.prepare_funnel(as_of, cfg).await?;
         let mut batches = Vec::new();
         let mut schema = None;
-        let mut issues = None;
         for by in [
             FunnelBy::All,
             FunnelBy::Manager,
@@ -264,20 +257,13 @@ impl Engine {
             let t = self.collect_sql(&render("funnel_stage", &params)?).await?;
             schema.get_or_insert(t.schema.clone());
             batches.extend(t.batches);
-            if issues.is_none() {
-                issues = Some(self.collect_sql(&render("funnel_issues", &params)?).await?);
-            }
         }
         let schema = schema.expect("four groupings ran");
         let batches = batches
             .into_iter()
             .map(|b| b.with_schema(schema.clone()))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(FunnelReport {
-            interests,
-            stages: Table { schema, batches },
-            issues: issues.expect("four groupings ran"),
-        })
+        Ok(Table { schema, batches })
     }
 
     /// The drill-down of one stage: the interests that entered it, for one
@@ -334,13 +320,15 @@ impl Engine {
         }
     }
 
-    /// The traffic light as of `as_of`, one row per (owning manager, client).
-    pub async fn traffic_light(
+    /// Registers the traffic light as of `as_of` as `name`: one row per
+    /// (owning manager, client).
+    async fn register_traffic_light(
         &self,
+        name: &str,
         as_of: NaiveDate,
         funnel: &FunnelConfig,
         cfg: &TrafficLightConfig,
-    ) -> Result<Table> {
+    ) -> Result<()> {
         cfg.validate().map_err(Error::Invalid)?;
         if !self.has_table("customers") {
             return Err(Error::Invalid(
@@ -363,7 +351,8 @@ impl Engine {
             ("warm_start", timestamp_literal(warm_start)),
             ("warm_days", cfg.warm_days.to_string()),
         ];
-        self.collect_sql(&render("traffic_light", &params)?).await
+        self.materialize(name, &render("traffic_light", &params)?)
+            .await
     }
 
     /// The traffic light and the manager summary for the period ending
@@ -375,6 +364,25 @@ impl Engine {
         funnel: &FunnelConfig,
         cfg: &TrafficLightConfig,
     ) -> Result<QualityReport> {
+        let summary = self.prepare_quality(as_of, period, funnel, cfg).await?;
+        let traffic_light = self
+            .registered_rows("traffic_light_now", Some("manager_id, customer_id"))
+            .await?;
+        Ok(QualityReport {
+            traffic_light,
+            summary,
+        })
+    }
+
+    /// The manager summary of [`Engine::manager_quality`]; its traffic
+    /// light is registered as `traffic_light_now`.
+    async fn prepare_quality(
+        &self,
+        as_of: NaiveDate,
+        period: Period,
+        funnel: &FunnelConfig,
+        cfg: &TrafficLightConfig,
+    ) -> Result<Table> {
         if period == Period::All {
             return Err(Error::Invalid(
                 "the manager summary needs a period with a predecessor: week, month, quarter or year".into(),
@@ -387,14 +395,14 @@ impl Engine {
             ("prev", prev_as_of, prev_start, start),
             ("now", as_of, start, end),
         ] {
-            let tl = self.traffic_light(day, funnel, cfg).await?;
-            self.register_rows(&format!("traffic_light_{side}"), &tl)
+            self.register_traffic_light(&format!("traffic_light_{side}"), day, funnel, cfg)
                 .await?;
-            let fi = self
-                .collect_sql("SELECT * FROM funnel_interest_now")
-                .await?;
-            self.register_rows(&format!("funnel_interest_{side}"), &fi)
-                .await?;
+            // A copy: the next side's funnel replaces funnel_interest_now.
+            self.materialize(
+                &format!("funnel_interest_{side}"),
+                "SELECT * FROM funnel_interest_now",
+            )
+            .await?;
             let params = vec![
                 ("traffic_light", format!("traffic_light_{side}")),
                 ("funnel_interest", format!("funnel_interest_{side}")),
@@ -407,7 +415,11 @@ impl Engine {
             self.register_rows(&format!("manager_metrics_{side}"), &m)
                 .await?;
             if side == "now" {
-                self.register_rows("traffic_light_current", &tl).await?;
+                let current = self
+                    .context()
+                    .sql("SELECT * FROM traffic_light_now")
+                    .await?;
+                self.register_view("traffic_light_current", current)?;
             }
         }
         let managers = if self.has_table("managers") {
@@ -427,16 +439,7 @@ impl Engine {
             ("period_start", date_text(start)),
             ("previous_start", date_text(prev_start)),
         ];
-        let summary = self
-            .collect_sql(&render("manager_summary", &params)?)
-            .await?;
-        let traffic_light = self
-            .collect_sql("SELECT * FROM traffic_light_current")
-            .await?;
-        Ok(QualityReport {
-            traffic_light,
-            summary,
-        })
+        self.collect_sql(&render("manager_summary", &params)?).await
     }
 }
 
@@ -447,19 +450,28 @@ pub async fn nightly_marts(
     engine: &Engine,
     config: &crm_core::Config,
     as_of: NaiveDate,
-) -> Result<Vec<(&'static str, Table)>> {
+) -> Result<Vec<(&'static str, MartRows)>> {
     let mut out = Vec::new();
     if engine.has_table("interests") {
-        let f = engine.funnel_nightly(as_of, &config.funnel).await?;
-        out.push(("funnel_stage", f.stages));
-        out.push(("funnel_interest", f.interests));
+        let stages = engine.funnel_nightly(as_of, &config.funnel).await?;
+        out.push(("funnel_stage", MartRows::Rows(stages)));
+        // The traffic light below computes the funnel of the previous period
+        // and then of `as_of` again, so funnel_interest_now holds `as_of`'s
+        // rows when the marts are written either way.
+        out.push((
+            "funnel_interest",
+            MartRows::Registered("funnel_interest_now".into()),
+        ));
     }
     if engine.has_table("customers") {
-        let q = engine
-            .manager_quality(as_of, Period::Month, &config.funnel, &config.traffic_light)
+        let summary = engine
+            .prepare_quality(as_of, Period::Month, &config.funnel, &config.traffic_light)
             .await?;
-        out.push(("traffic_light", q.traffic_light));
-        out.push(("manager_summary", q.summary));
+        out.push((
+            "traffic_light",
+            MartRows::Registered("traffic_light_now".into()),
+        ));
+        out.push(("manager_summary", MartRows::Rows(summary)));
     }
     Ok(out)
 }

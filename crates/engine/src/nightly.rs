@@ -7,7 +7,9 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use crm_core::Config;
-use crm_warehouse::{HistoryRow, Warehouse};
+use std::sync::Arc;
+
+use crm_warehouse::{HistoryRow, MartInput, Warehouse};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -73,23 +75,55 @@ fn run_row(
     }
 }
 
-/// Writes each table as that mart's `as_of` partition, dropping its rows
-/// once written.
+/// The rows of one mart as a step hands them over.
+pub enum MartRows {
+    /// Rows in memory.
+    Rows(Table),
+    /// A table the engine registered (rows parked on disk under a memory
+    /// limit), streamed into the mart by a query.
+    Registered(String),
+}
+
+/// Writes each table as that mart's `as_of` partition.
 async fn write_marts(
     warehouse: &Warehouse,
+    engine: &Engine,
     as_of: NaiveDate,
     run_id: &str,
-    tables: Vec<(&'static str, Table)>,
+    tables: Vec<(&'static str, MartRows)>,
     marts: &mut Vec<MartWritten>,
 ) -> Result<()> {
-    for (name, t) in tables {
-        let rows = t.num_rows();
+    for (name, rows) in tables {
+        let started = std::time::Instant::now();
+        let (count, input, streamed_from) = match rows {
+            MartRows::Rows(t) => (t.num_rows(), MartInput::Batches(t.schema, t.batches), None),
+            // Executors cannot hand rows to this process's Delta writer:
+            // on a cluster the rows come back first.
+            MartRows::Registered(table) if engine.on_cluster() => {
+                let t = engine.registered_rows(&table, None).await?;
+                (t.num_rows(), MartInput::Batches(t.schema, t.batches), None)
+            }
+            MartRows::Registered(table) => {
+                let count = engine.count_rows(&table).await?;
+                let df = engine.sql(&format!("SELECT * FROM {table}")).await?;
+                let state = Arc::new(engine.context().state());
+                let input = MartInput::Plan(df.logical_plan().clone(), state);
+                (count, input, Some(table))
+            }
+        };
         let version = warehouse
-            .write_mart(name, as_of, run_id, t.schema, t.batches)
+            .write_mart_from(name, as_of, run_id, input)
             .await?;
+        if let Some(table) = streamed_from {
+            log::debug!(
+                target: "crm::query",
+                "{name}: {count} rows streamed from {table} into the mart, {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         marts.push(MartWritten {
             mart: name.into(),
-            rows,
+            rows: count,
             version,
         });
     }
@@ -127,43 +161,52 @@ pub async fn run_nightly(
         .into_iter()
         .filter(|d| *d < as_of)
         .max();
+    // Yesterday's per-customer rows, parked under a memory limit.
     let previous = match previous_as_of {
-        Some(d) if engine.has_table("rfm_customer") => Some((
-            d,
+        Some(d) if engine.has_table("rfm_customer") => {
             engine
-                .collect_sql(&format!(
-                    "SELECT customer_id, segment, monetary FROM rfm_customer WHERE as_of = DATE '{d}'"
-                ))
-                .await?,
-        )),
+                .materialize(
+                    "rfm_from",
+                    &format!(
+                        "SELECT customer_id, segment, monetary FROM rfm_customer WHERE as_of = DATE '{d}'"
+                    ),
+                )
+                .await?;
+            Some(d)
+        }
         _ => None,
     };
 
     let rfm = engine.rfm(as_of, &config.rfm).await?;
-    let migration = match &previous {
-        Some((d, prev)) => {
-            engine
-                .rfm_migration((*d, prev), (as_of, &rfm.customers))
-                .await?
+    let migration = match previous {
+        Some(d) => {
+            let to = engine
+                .sql("SELECT customer_id, segment, monetary FROM rfm_customer_now")
+                .await?;
+            engine.register_view("rfm_to", to)?;
+            engine.rfm_migration_registered(d, as_of).await?
         }
         None => empty_migration(engine).await?,
     };
-    drop(previous);
     let cohorts = engine.cohort_retention(as_of).await?;
     // What later steps read stays registered: the RFM segments of today
     // (for CLV). Everything else a step materialised is let go as soon as
-    // it is written, so a run holds one step's rows at a time.
+    // its marts are written, so a run holds one step's rows at a time.
     let keep = ["rfm_customer_now"];
     engine.release_rows(&keep)?;
     write_marts(
         warehouse,
+        engine,
         as_of,
         &run_id,
         vec![
-            ("rfm_customer", rfm.customers),
-            ("rfm_segment", rfm.segments),
-            ("rfm_migration", migration),
-            ("cohort_retention", cohorts),
+            (
+                "rfm_customer",
+                MartRows::Registered("rfm_customer_now".into()),
+            ),
+            ("rfm_segment", MartRows::Rows(rfm.segments)),
+            ("rfm_migration", MartRows::Rows(migration)),
+            ("cohort_retention", MartRows::Rows(cohorts)),
         ],
         &mut marts,
     )
@@ -171,25 +214,31 @@ pub async fn run_nightly(
 
     // Funnel and traffic light: a mart whose inputs were never loaded is skipped.
     let funnel = crate::funnel::nightly_marts(engine, config, as_of).await?;
+    write_marts(warehouse, engine, as_of, &run_id, funnel, &mut marts).await?;
     engine.release_rows(&keep)?;
-    write_marts(warehouse, as_of, &run_id, funnel, &mut marts).await?;
 
     // CLV after RFM, which registered rfm_customer_now for the segments.
     let mut notes = Vec::new();
     let clv = engine.clv_nightly(as_of, &config.clv, &config.rfm).await?;
-    engine.release_rows(&[])?;
     match clv {
         Ok(clv) => {
             notes.extend(clv.notes);
             let mut tables = vec![
-                ("clv_customer", clv.customers),
-                ("clv_segment", clv.segments),
+                (
+                    "clv_customer",
+                    MartRows::Registered("clv_customer_now".into()),
+                ),
+                ("clv_segment", MartRows::Rows(clv.segments)),
             ];
-            tables.extend(clv.validation.map(|v| ("clv_validation", v)));
-            write_marts(warehouse, as_of, &run_id, tables, &mut marts).await?;
+            tables.extend(
+                clv.validation
+                    .map(|v| ("clv_validation", MartRows::Rows(v))),
+            );
+            write_marts(warehouse, engine, as_of, &run_id, tables, &mut marts).await?;
         }
         Err(note) => notes.push(note),
     }
+    engine.release_rows(&[])?;
 
     let mut done = run_row(&run_id, as_of, "complete", planned, now);
     done.rows_loaded = marts.iter().map(|m| m.rows as i64).sum();

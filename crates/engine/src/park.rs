@@ -65,11 +65,7 @@ impl Engine {
         let Some((p, writer)) = parked else {
             return Ok(Err(stream.schema()));
         };
-        let mut out = writer.into_inner().map_err(io_error)?;
-        out.flush().map_err(io_error)?;
-        out.into_inner()
-            .map_err(|e| io_error(e.into_error()))?
-            .finish()?;
+        finish_parked(writer)?;
         Ok(Ok(p))
     }
 
@@ -123,6 +119,77 @@ impl Engine {
                 return self.register_rows(name, &empty).await;
             }
         };
+        log::debug!(
+            target: "crm::query",
+            "{}: {} rows parked as {name}, {:.2} s",
+            crate::queries::query_name(sql),
+            parked.rows,
+            started.elapsed().as_secs_f64()
+        );
+        self.register_parked_file(name, parked).await
+    }
+
+    /// Registers rows that a computation hands over batch by batch (`fill`
+    /// calls its argument with each) as a table called `name`: parked on
+    /// disk under a memory limit, else held in memory.
+    pub(crate) async fn register_batches<T>(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        fill: impl FnOnce(&mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<T>,
+    ) -> Result<T> {
+        if !self.bounded() || self.on_cluster() {
+            let mut t = Table {
+                schema,
+                batches: Vec::new(),
+            };
+            let out = fill(&mut |b| {
+                t.batches.push(b);
+                Ok(())
+            })?;
+            self.register_rows(name, &t).await?;
+            return Ok(out);
+        }
+        let mut parked: Option<(Parked, ArrowWriter<ParkWriter>)> = None;
+        let out = fill(&mut |b| {
+            let (p, w) = match &mut parked {
+                Some(p) => p,
+                None => parked.insert(self.park(b.schema(), name)?),
+            };
+            w.write(&b).map_err(io_error)?;
+            p.rows += b.num_rows();
+            Ok(())
+        })?;
+        match parked {
+            Some((p, writer)) => {
+                finish_parked(writer)?;
+                self.register_parked_file(name, p).await?;
+            }
+            None => {
+                let empty = Table {
+                    schema,
+                    batches: Vec::new(),
+                };
+                self.register_rows(name, &empty).await?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs SQL produced by `render` and registers its rows as `name`:
+    /// parked on disk when the engine runs under a memory limit (a table
+    /// with a row per customer must not grow the process past it), held in
+    /// memory otherwise (quicker to read back).
+    pub(crate) async fn materialize(&self, name: &str, sql: &str) -> Result<()> {
+        if self.bounded() {
+            self.register_parked(name, sql).await
+        } else {
+            let t = self.collect_sql(sql).await?;
+            self.register_rows(name, &t).await
+        }
+    }
+
+    async fn register_parked_file(&self, name: &str, parked: Parked) -> Result<()> {
         self.context().deregister_table(name)?;
         self.context()
             .register_parquet(
@@ -131,17 +198,20 @@ impl Engine {
                 datafusion::prelude::ParquetReadOptions::default().file_extension(""),
             )
             .await?;
-        log::debug!(
-            target: "crm::query",
-            "{}: {} rows parked as {name}, {:.2} s",
-            crate::queries::query_name(sql),
-            parked.rows,
-            started.elapsed().as_secs_f64()
-        );
         self.rows
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_string(), Some(parked.file));
         Ok(())
     }
+}
+
+/// Closes a parked file's writer: the file is complete on disk.
+fn finish_parked(writer: ArrowWriter<ParkWriter>) -> Result<()> {
+    let mut out = writer.into_inner().map_err(io_error)?;
+    out.flush().map_err(io_error)?;
+    out.into_inner()
+        .map_err(|e| io_error(e.into_error()))?
+        .finish()?;
+    Ok(())
 }

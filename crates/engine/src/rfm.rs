@@ -48,9 +48,9 @@ impl Table {
 #[derive(Debug, Clone)]
 pub struct RfmResult {
     pub as_of: NaiveDate,
-    /// The `rfm_customer` mart.
-    pub customers: Table,
-    /// The `rfm_segment` mart.
+    /// The `rfm_segment` mart. The `rfm_customer` rows are registered as
+    /// `rfm_customer_now` (parked on disk under a memory limit): read them
+    /// with [`Engine::registered_rows`] or stream them into the mart.
     pub segments: Table,
 }
 
@@ -193,8 +193,8 @@ impl Engine {
 
         // rfm_base is materialised (one row per customer): the scores read
         // it several times, and a view would scan transactions each time.
-        let base = match cfg.score_within {
-            ScoreWithin::All => self.collect_sql(&render("rfm_base", &params)?).await?,
+        let base_sql = match cfg.score_within {
+            ScoreWithin::All => render("rfm_base", &params)?,
             ScoreWithin::MarketSegment => {
                 if !self.has_table("customers") {
                     return Err(Error::Invalid(
@@ -203,11 +203,10 @@ impl Engine {
                 }
                 let all = self.context().sql(&render("rfm_base", &params)?).await?;
                 self.register_view("rfm_base_all", all)?;
-                self.collect_sql(&render("rfm_base_by_segment", &params)?)
-                    .await?
+                render("rfm_base_by_segment", &params)?
             }
         };
-        self.register_rows("rfm_base", &base).await?;
+        self.materialize("rfm_base", &base_sql).await?;
         let scores_query = match cfg.method {
             ScoreMethod::Quantile => "rfm_scores_quantile",
             ScoreMethod::Thresholds => {
@@ -219,15 +218,20 @@ impl Engine {
         // Materialised, and cut into batches: the quantile scores come out of
         // their window as one batch, which would leave the rest of the plan
         // on one core.
-        let scores = self.collect_sql(&render(scores_query, &params)?).await?;
-        let rows = self.context().copied_config().batch_size();
-        self.register_rows("rfm_scores", &scores.sliced(rows))
-            .await?;
+        let scores_sql = render(scores_query, &params)?;
+        if self.bounded() {
+            self.materialize("rfm_scores", &scores_sql).await?;
+        } else {
+            let scores = self.collect_sql(&scores_sql).await?;
+            let rows = self.context().copied_config().batch_size();
+            self.register_rows("rfm_scores", &scores.sliced(rows))
+                .await?;
+        }
         self.register_rows("rfm_segment_map", &segment_map_table(&map)?)
             .await?;
 
-        let customers = self.collect_sql(&render("rfm_customer", &params)?).await?;
-        self.register_rows("rfm_customer_now", &customers).await?;
+        self.materialize("rfm_customer_now", &render("rfm_customer", &params)?)
+            .await?;
         let birthdays = if self.has_table("customers") {
             self.collect_sql(&render("rfm_birthdays", &params)?).await?
         } else {
@@ -242,11 +246,7 @@ impl Engine {
         };
         self.register_rows("rfm_birthdays", &birthdays).await?;
         let segments = self.collect_sql(&render("rfm_segment", &params)?).await?;
-        Ok(RfmResult {
-            as_of,
-            customers,
-            segments,
-        })
+        Ok(RfmResult { as_of, segments })
     }
 
     /// The migration matrix between two per-customer RFM tables.
@@ -257,9 +257,19 @@ impl Engine {
     ) -> Result<Table> {
         self.register_rows("rfm_from", from.1).await?;
         self.register_rows("rfm_to", to.1).await?;
+        self.rfm_migration_registered(from.0, to.0).await
+    }
+
+    /// The migration matrix between the per-customer RFM rows registered
+    /// as `rfm_from` and `rfm_to` (customer_id, segment, monetary).
+    pub(crate) async fn rfm_migration_registered(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Table> {
         let params = vec![
-            ("from", from.0.format("%Y-%m-%d").to_string()),
-            ("to", to.0.format("%Y-%m-%d").to_string()),
+            ("from", from.format("%Y-%m-%d").to_string()),
+            ("to", to.format("%Y-%m-%d").to_string()),
         ];
         self.collect_sql(&render("rfm_migration", &params)?).await
     }

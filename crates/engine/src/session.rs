@@ -17,6 +17,7 @@ use crate::cluster::{Cluster, Scratch};
 use crate::compact::CompactBeforeSort;
 use crate::error::{Error, Result};
 use crate::memory::LimitPool;
+use crate::rfm::Table;
 
 /// How to build a session.
 #[derive(Debug, Clone)]
@@ -93,6 +94,9 @@ pub struct Engine {
     >,
     /// Set on a cluster: where materialised rows go.
     scratch: Option<Scratch>,
+    /// True under a memory limit: rows with one per customer or interest
+    /// are parked on disk rather than held (see [`Engine::materialize`]).
+    bounded: bool,
 }
 
 impl Drop for Engine {
@@ -174,6 +178,7 @@ impl Engine {
             tables: Vec::new(),
             rows: Default::default(),
             scratch,
+            bounded: opts.memory_limit.is_some(),
         };
         for name in Warehouse::known_names() {
             let at = opts
@@ -282,6 +287,38 @@ impl Engine {
     /// Set when the plans run on a cluster.
     pub(crate) fn scratch(&self) -> Option<&Scratch> {
         self.scratch.as_ref()
+    }
+
+    /// True under a memory limit.
+    pub(crate) fn bounded(&self) -> bool {
+        self.bounded
+    }
+
+    /// The rows of a table the engine registered (`rfm_customer_now`,
+    /// `clv_customer_now`, ...), sorted by `order` when given.
+    pub async fn registered_rows(&self, name: &str, order: Option<&str>) -> Result<Table> {
+        let order = order.map(|o| format!(" ORDER BY {o}")).unwrap_or_default();
+        self.collect_sql(&format!("SELECT * FROM {name}{order}"))
+            .await
+    }
+
+    /// The number of rows of a registered table.
+    pub(crate) async fn count_rows(&self, name: &str) -> Result<usize> {
+        let t = self
+            .collect_sql(&format!("SELECT count(*) AS n FROM {name}"))
+            .await?;
+        let n = t
+            .batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .map(|a| a.value(0))
+            })
+            .unwrap_or(0);
+        Ok(n as usize)
     }
 
     /// True when the plans run on a cluster.

@@ -36,7 +36,7 @@ pub use load::{
 };
 pub use location::Warehouse;
 pub use lock::{LockGuard, LockInfo};
-pub use marts::{AS_OF_COLUMN, MART_NAMES, RUN_ID_COLUMN};
+pub use marts::{AS_OF_COLUMN, MART_NAMES, MartInput, RUN_ID_COLUMN};
 pub use tables::{
     CommitSummary, SnapshotFile, TableKind, TimeTravel, plain_snapshot_files, snapshot_files,
 };

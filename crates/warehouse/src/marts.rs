@@ -8,6 +8,11 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Date32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
+use datafusion::common::ScalarValue;
+use datafusion::execution::SessionState;
+use datafusion::execution::session_state::SessionStateBuilder;
+use deltalake::delta_datafusion::planner::DeltaPlanner;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 
@@ -37,6 +42,16 @@ pub const RUN_ID_COLUMN: &str = "run_id";
 /// The partition column.
 pub const AS_OF_COLUMN: &str = "as_of";
 
+/// The rows of one mart partition.
+pub enum MartInput {
+    /// Rows in memory.
+    Batches(Arc<Schema>, Vec<RecordBatch>),
+    /// A query's rows, streamed into the data files as the query runs (the
+    /// plan is executed with `session`, whose memory pool and spill settings
+    /// apply), so that a mart with a row per customer is never held whole.
+    Plan(LogicalPlan, Arc<SessionState>),
+}
+
 impl Warehouse {
     /// Replaces the `as_of` partition of mart `name` with `batches`, adding the
     /// `as_of` and `run_id` columns in front. Returns the new table version.
@@ -48,43 +63,71 @@ impl Warehouse {
         schema: Arc<Schema>,
         batches: Vec<RecordBatch>,
     ) -> Result<i64> {
+        self.write_mart_from(name, as_of, run_id, MartInput::Batches(schema, batches))
+            .await
+    }
+
+    /// [`Warehouse::write_mart`] from rows in memory or from a query.
+    pub async fn write_mart_from(
+        &self,
+        name: &str,
+        as_of: NaiveDate,
+        run_id: &str,
+        input: MartInput,
+    ) -> Result<i64> {
         if !MART_NAMES.contains(&name) {
             return Err(Error::Invalid(format!("'{name}' is not a mart name")));
         }
-        let mut fields = vec![
-            Field::new(AS_OF_COLUMN, DataType::Date32, false),
-            Field::new(RUN_ID_COLUMN, DataType::Utf8, false),
-        ];
-        fields.extend(schema.fields().iter().map(|f| f.as_ref().clone()));
-        let full = Arc::new(Schema::new(fields));
         let day = (as_of - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
-        let mut out = Vec::with_capacity(batches.len().max(1));
-        for b in batches.iter().filter(|b| b.num_rows() > 0) {
-            let n = b.num_rows();
-            let mut cols: Vec<ArrayRef> = vec![
-                Arc::new(Date32Array::from(vec![day; n])),
-                Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                    run_id, n,
-                ))),
-            ];
-            cols.extend(b.columns().iter().cloned());
-            out.push(RecordBatch::try_new(full.clone(), cols)?);
-        }
-        if out.is_empty() {
-            out.push(RecordBatch::new_empty(full.clone()));
-        }
+        let input = match input {
+            MartInput::Batches(schema, batches) => {
+                MartInput::Batches(schema.clone(), stamped(&schema, &batches, day, run_id)?)
+            }
+            MartInput::Plan(plan, session) => {
+                let mut columns = vec![
+                    lit(ScalarValue::Date32(Some(day))).alias(AS_OF_COLUMN),
+                    lit(run_id).alias(RUN_ID_COLUMN),
+                ];
+                columns.extend(plan.schema().columns().into_iter().map(Expr::Column));
+                let plan = LogicalPlanBuilder::from(plan).project(columns)?.build()?;
+                // The caller's session (its memory pool, spill directory and
+                // tables), with delta-rs' planner for the write's own nodes.
+                let session = SessionStateBuilder::new_from_existing(session.as_ref().clone())
+                    .with_query_planner(DeltaPlanner::new())
+                    .build();
+                MartInput::Plan(plan, Arc::new(session))
+            }
+        };
         let predicate = format!("{AS_OF_COLUMN} = '{as_of}'");
         let mut attempt = 0;
         loop {
-            let table = self.table_for_write(TableKind::Mart, name).await?;
+            let mut table = self.table_for_write(TableKind::Mart, name).await?;
+            if table.version().is_none()
+                && let MartInput::Plan(plan, _) = &input
+            {
+                // A query's columns may or may not be nullable from one run to
+                // the next (a parked file, rows in memory); the table is made
+                // with nullable columns first, so that every later partition fits.
+                match create_nullable(table, name, plan).await {
+                    Ok(()) => {}
+                    Err(e) if e.is_conflict() => {}
+                    Err(e) => return Err(e),
+                }
+                table = self.table_for_write(TableKind::Mart, name).await?;
+            }
             let fresh = table.version().is_none();
-            let mut write = table
-                .write(out.clone())
-                .with_table_name(name)
-                .with_commit_properties(
-                    CommitProperties::default()
-                        .with_metadata(vec![(LOAD_ID_METADATA.to_string(), run_id.into())]),
-                );
+            let mut write = match &input {
+                MartInput::Batches(_, out) => table.write(out.clone()),
+                MartInput::Plan(plan, session) => table
+                    .write(Vec::new())
+                    .with_input_plan(plan.clone())
+                    .with_session_state(session.clone()),
+            }
+            .with_table_name(name)
+            .with_commit_properties(
+                CommitProperties::default()
+                    .with_metadata(vec![(LOAD_ID_METADATA.to_string(), run_id.into())]),
+            );
             write = if fresh {
                 write
                     .with_save_mode(SaveMode::ErrorIfExists)
@@ -131,4 +174,69 @@ impl Warehouse {
         }
         Ok(dates.into_iter().collect())
     }
+}
+
+/// `batches` with the `as_of` and `run_id` columns in front (one empty
+/// batch when there are no rows, so that a new mart still gets its schema).
+fn stamped(
+    schema: &Arc<Schema>,
+    batches: &[RecordBatch],
+    day: i32,
+    run_id: &str,
+) -> Result<Vec<RecordBatch>> {
+    let mut fields = vec![
+        Field::new(AS_OF_COLUMN, DataType::Date32, false),
+        Field::new(RUN_ID_COLUMN, DataType::Utf8, false),
+    ];
+    fields.extend(schema.fields().iter().map(|f| f.as_ref().clone()));
+    let full = Arc::new(Schema::new(fields));
+    let mut out = Vec::with_capacity(batches.len().max(1));
+    for b in batches.iter().filter(|b| b.num_rows() > 0) {
+        let n = b.num_rows();
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(Date32Array::from(vec![day; n])),
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                run_id, n,
+            ))),
+        ];
+        cols.extend(b.columns().iter().cloned());
+        out.push(RecordBatch::try_new(full.clone(), cols)?);
+    }
+    if out.is_empty() {
+        out.push(RecordBatch::new_empty(full));
+    }
+    Ok(out)
+}
+
+/// Creates mart `name` with the columns of `plan`, every one nullable but
+/// the partition and run columns, partitioned by `as_of`, and no rows.
+async fn create_nullable(
+    table: deltalake::DeltaTable,
+    name: &str,
+    plan: &LogicalPlan,
+) -> Result<()> {
+    use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
+    let fields: Vec<Field> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let keep = f.name() == AS_OF_COLUMN || f.name() == RUN_ID_COLUMN;
+            let ty = match f.data_type() {
+                // Delta has one string type; views are how DataFusion reads it.
+                DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+                t => t.clone(),
+            };
+            Field::new(f.name(), ty, !keep)
+        })
+        .collect();
+    let schema: deltalake::kernel::StructType = (&Schema::new(fields)).try_into_kernel()?;
+    table
+        .create()
+        .with_columns(schema.fields().cloned())
+        .with_partition_columns([AS_OF_COLUMN])
+        .with_table_name(name)
+        .with_save_mode(SaveMode::ErrorIfExists)
+        .await?;
+    Ok(())
 }

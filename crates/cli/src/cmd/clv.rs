@@ -325,8 +325,12 @@ async fn budget(
     let as_of = as_of.unwrap_or_else(|| ctx.yesterday());
     let engine = engine(ctx).await?;
     let b = engine.clv_budget(as_of, &cfg, &ctx.config.rfm).await?;
+    let customers;
     let t = if per_customer {
-        &b.customers
+        customers = engine
+            .registered_rows("clv_customer_now", Some("customer_id"))
+            .await?;
+        &customers
     } else {
         &b.segments
     };

@@ -61,7 +61,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
                 None => {
                     let r = engine.rfm(as_of, &ctx.config.rfm).await?;
                     if args.per_customer {
-                        r.customers
+                        engine.registered_rows("rfm_customer_now", None).await?
                     } else {
                         r.segments
                     }
@@ -78,7 +78,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
 async fn customers_at(ctx: &Ctx, engine: &Engine, date: NaiveDate) -> Result<Table> {
     Ok(match read_mart(engine, "rfm_customer", date).await? {
         Some(t) => t,
-        None => engine.rfm(date, &ctx.config.rfm).await?.customers,
+        None => {
+            engine.rfm(date, &ctx.config.rfm).await?;
+            engine.registered_rows("rfm_customer_now", None).await?
+        }
     })
 }
 
