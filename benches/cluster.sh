@@ -22,7 +22,9 @@ data=${BENCH_DATA:-benches/data}
 as_of=2025-12-31
 wh="$data/scale-$n"
 results=benches/results.jsonl
-commit=$(git describe --always --dirty --abbrev=7)
+# The tree's commit, marked dirty when code differs (results.jsonl itself does not count).
+commit=$(git rev-parse --short HEAD)
+git diff --quiet HEAD -- . ':!benches/results.jsonl' || commit="$commit-dirty"
 limit=${LIMIT:-}
 limit_args=()
 pool_args=()

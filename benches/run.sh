@@ -20,7 +20,9 @@ peer_timeout=${PEER_TIMEOUT:-600}
 mkdir -p "$data"
 results=benches/results.jsonl
 as_of=2025-12-31
-commit=$(git describe --always --dirty --abbrev=7)
+# The tree's commit, marked dirty when code differs (results.jsonl itself does not count).
+commit=$(git rev-parse --short HEAD)
+git diff --quiet HEAD -- . ':!benches/results.jsonl' || commit="$commit-dirty"
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
