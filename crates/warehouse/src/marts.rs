@@ -11,8 +11,8 @@ use chrono::NaiveDate;
 use datafusion::common::ScalarValue;
 use datafusion::execution::SessionState;
 use datafusion::execution::session_state::SessionStateBuilder;
-use deltalake::delta_datafusion::planner::DeltaPlanner;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
+use deltalake::delta_datafusion::planner::DeltaPlanner;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 
