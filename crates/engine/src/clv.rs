@@ -195,58 +195,11 @@ impl ClvSummary {
     /// The summary query's rows, read batch by batch (no copy of the whole
     /// table; the ids stay one Arrow array).
     fn from_table(t: &Table, unit: ClvUnit) -> Result<ClvSummary> {
-        let ids: Vec<&dyn Array> = t
-            .batches
-            .iter()
-            .map(|b| {
-                b.column_by_name("customer_id")
-                    .filter(|c| matches!(c.data_type(), DataType::Utf8 | DataType::Utf8View))
-                    .map(|c| c.as_ref())
-                    .ok_or_else(|| {
-                        Error::Invalid("clv_summary: customer_id is missing or not text".into())
-                    })
-            })
-            .collect::<Result<_>>()?;
-        let customer_id = match ids.as_slice() {
-            [] => Arc::new(StringArray::new_null(0)) as ArrayRef,
-            _ => arrow::compute::concat(&ids)?,
-        };
-        let f = |name: &str| -> Result<Vec<f64>> {
-            let mut out = Vec::with_capacity(t.num_rows());
-            for b in &t.batches {
-                let a = column::<Float64Array>(b, name)?;
-                out.extend((0..a.len()).map(|i| if a.is_null(i) { 0.0 } else { a.value(i) }));
-            }
-            Ok(out)
-        };
-        let mut first = Vec::with_capacity(t.num_rows());
-        for b in &t.batches {
-            first.extend_from_slice(column::<Date32Array>(b, "first_purchase")?.values());
+        let mut b = SummaryBuilder::default();
+        for batch in &t.batches {
+            b.push(batch)?;
         }
-        let x = f("x")?;
-        let tx = f("t_x")?;
-        let age = f("T")?;
-        let customers: Vec<Customer> = x
-            .iter()
-            .zip(&tx)
-            .zip(&age)
-            .map(|((x, tx), age)| Customer::new(*x as u32, *tx, *age))
-            .collect();
-        let holdout_length = match t.batches.iter().find(|b| b.num_rows() > 0) {
-            Some(b) => column::<Float64Array>(b, "duration_holdout")?.value(0),
-            None => 0.0,
-        };
-        Ok(ClvSummary {
-            unit,
-            customer_id,
-            first_purchase: Some(first),
-            customers,
-            monetary: f("monetary_value")?,
-            refund_total: f("refund_total")?,
-            x_holdout: f("x_holdout")?,
-            spend_holdout: f("spend_holdout")?,
-            holdout_length,
-        })
+        b.finish(unit)
     }
 
     /// Repeat buyers whose mean spend is zero or negative after refunds.
@@ -256,6 +209,81 @@ impl ClvSummary {
             .zip(&self.monetary)
             .filter(|(c, m)| c.frequency > 0 && **m <= 0.0)
             .count() as u64
+    }
+}
+
+/// A [`ClvSummary`] gathered from the summary query's batches as they
+/// come, so that the query's rows need not be held as well.
+#[derive(Default)]
+struct SummaryBuilder {
+    ids: Vec<ArrayRef>,
+    first: Vec<i32>,
+    x: Vec<f64>,
+    t_x: Vec<f64>,
+    age: Vec<f64>,
+    monetary: Vec<f64>,
+    refund_total: Vec<f64>,
+    x_holdout: Vec<f64>,
+    spend_holdout: Vec<f64>,
+    holdout_length: Option<f64>,
+}
+
+impl SummaryBuilder {
+    fn push(&mut self, b: &RecordBatch) -> Result<()> {
+        if b.num_rows() == 0 {
+            return Ok(());
+        }
+        let id = b
+            .column_by_name("customer_id")
+            .filter(|c| matches!(c.data_type(), DataType::Utf8 | DataType::Utf8View))
+            .ok_or_else(|| {
+                Error::Invalid("clv_summary: customer_id is missing or not text".into())
+            })?;
+        self.ids.push(Arc::clone(id));
+        self.first
+            .extend_from_slice(column::<Date32Array>(b, "first_purchase")?.values());
+        for (name, out) in [
+            ("x", &mut self.x),
+            ("t_x", &mut self.t_x),
+            ("T", &mut self.age),
+            ("monetary_value", &mut self.monetary),
+            ("refund_total", &mut self.refund_total),
+            ("x_holdout", &mut self.x_holdout),
+            ("spend_holdout", &mut self.spend_holdout),
+        ] {
+            let a = column::<Float64Array>(b, name)?;
+            out.extend((0..a.len()).map(|i| if a.is_null(i) { 0.0 } else { a.value(i) }));
+        }
+        if self.holdout_length.is_none() {
+            self.holdout_length = Some(column::<Float64Array>(b, "duration_holdout")?.value(0));
+        }
+        Ok(())
+    }
+
+    fn finish(self, unit: ClvUnit) -> Result<ClvSummary> {
+        let ids: Vec<&dyn Array> = self.ids.iter().map(|a| a.as_ref()).collect();
+        let customer_id = match ids.as_slice() {
+            [] => Arc::new(StringArray::new_null(0)) as ArrayRef,
+            _ => arrow::compute::concat(&ids)?,
+        };
+        let customers: Vec<Customer> = self
+            .x
+            .iter()
+            .zip(&self.t_x)
+            .zip(&self.age)
+            .map(|((x, tx), age)| Customer::new(*x as u32, *tx, *age))
+            .collect();
+        Ok(ClvSummary {
+            unit,
+            customer_id,
+            first_purchase: Some(self.first),
+            customers,
+            monetary: self.monetary,
+            refund_total: self.refund_total,
+            x_holdout: self.x_holdout,
+            spend_holdout: self.spend_holdout,
+            holdout_length: self.holdout_length.unwrap_or(0.0),
+        })
     }
 }
 
@@ -614,7 +642,29 @@ impl Engine {
     pub async fn clv_summary(&self, window: &SummaryWindow) -> Result<ClvSummary> {
         let params = summary_params(window)?;
         self.clv_calibration(window, &params).await?;
-        let t = self.collect_sql(&render("clv_summary", &params)?).await?;
+        let sql = render("clv_summary", &params)?;
+        if self.bounded() && !self.on_cluster() {
+            // Under a memory limit the rows go to disk as they come, and only
+            // the summary is kept; the validation's tracking curve reads the
+            // cohort (customer_id, first_purchase) back from that file.
+            let mut builder = SummaryBuilder::default();
+            let parked = self
+                .park_sql(&sql, "clv_summary_rows", |b| builder.push(b))
+                .await?;
+            self.forget_rows("clv_calibration_rows")?;
+            match parked {
+                Ok(p) => self.register_parked_file("clv_summary_rows", p).await?,
+                Err(schema) => {
+                    let empty = Table {
+                        schema,
+                        batches: Vec::new(),
+                    };
+                    self.register_rows("clv_summary_rows", &empty).await?;
+                }
+            }
+            return timed("summary rows", || builder.finish(window.unit));
+        }
+        let t = self.collect_sql(&sql).await?;
         self.forget_rows("clv_calibration_rows")?;
         // The validation's tracking curve reads back the cohort: each
         // customer's id and first purchase day, nothing more.

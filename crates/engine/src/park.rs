@@ -189,7 +189,7 @@ impl Engine {
         }
     }
 
-    async fn register_parked_file(&self, name: &str, parked: Parked) -> Result<()> {
+    pub(crate) async fn register_parked_file(&self, name: &str, parked: Parked) -> Result<()> {
         self.context().deregister_table(name)?;
         self.context()
             .register_parquet(
