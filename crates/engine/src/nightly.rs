@@ -111,9 +111,7 @@ async fn write_marts(
                 (count, input, Some(table))
             }
         };
-        let version = warehouse
-            .write_mart_from(name, as_of, run_id, input)
-            .await?;
+        let version = warehouse.write_mart(name, as_of, run_id, input).await?;
         if let Some(table) = streamed_from {
             log::debug!(
                 target: "crm::query",

@@ -53,22 +53,9 @@ pub enum MartInput {
 }
 
 impl Warehouse {
-    /// Replaces the `as_of` partition of mart `name` with `batches`, adding the
+    /// Replaces the `as_of` partition of mart `name` with `input`, adding the
     /// `as_of` and `run_id` columns in front. Returns the new table version.
     pub async fn write_mart(
-        &self,
-        name: &str,
-        as_of: NaiveDate,
-        run_id: &str,
-        schema: Arc<Schema>,
-        batches: Vec<RecordBatch>,
-    ) -> Result<i64> {
-        self.write_mart_from(name, as_of, run_id, MartInput::Batches(schema, batches))
-            .await
-    }
-
-    /// [`Warehouse::write_mart`] from rows in memory or from a query.
-    pub async fn write_mart_from(
         &self,
         name: &str,
         as_of: NaiveDate,
