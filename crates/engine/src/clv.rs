@@ -652,16 +652,7 @@ impl Engine {
                 .park_sql(&sql, "clv_summary_rows", |b| builder.push(b))
                 .await?;
             self.forget_rows("clv_calibration_rows")?;
-            match parked {
-                Ok(p) => self.register_parked_file("clv_summary_rows", p).await?,
-                Err(schema) => {
-                    let empty = Table {
-                        schema,
-                        batches: Vec::new(),
-                    };
-                    self.register_rows("clv_summary_rows", &empty).await?;
-                }
-            }
+            self.register_park("clv_summary_rows", parked).await?;
             return timed("summary rows", || builder.finish(window.unit));
         }
         let t = self.collect_sql(&sql).await?;

@@ -5,10 +5,10 @@
 //! re-run of the same date leaves identical marts, and a run killed half way
 //! is completed by running it again (it resumes under the same run id).
 
-use chrono::{NaiveDate, NaiveDateTime};
-use crm_core::Config;
 use std::sync::Arc;
 
+use chrono::{NaiveDate, NaiveDateTime};
+use crm_core::Config;
 use crm_warehouse::{HistoryRow, MartInput, Warehouse};
 use serde::Serialize;
 

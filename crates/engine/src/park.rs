@@ -50,23 +50,14 @@ impl Engine {
         mut inspect: impl FnMut(&RecordBatch) -> Result<()>,
     ) -> Result<Result<Parked, SchemaRef>> {
         let (plan, mut stream) = self.stream_sql(sql).await?;
-        let mut parked: Option<(Parked, ArrowWriter<ParkWriter>)> = None;
+        let mut sink = ParkSink::new(self, what);
         while let Some(b) = stream.next().await {
             let b = b?;
             inspect(&b)?;
-            let (p, w) = match &mut parked {
-                Some(p) => p,
-                None => parked.insert(self.park(b.schema(), what)?),
-            };
-            w.write(&b).map_err(io_error)?;
-            p.rows += b.num_rows();
+            sink.push(&b)?;
         }
         self.spill().add_plan(&plan);
-        let Some((p, writer)) = parked else {
-            return Ok(Err(stream.schema()));
-        };
-        finish_parked(writer)?;
-        Ok(Ok(p))
+        Ok(sink.finish()?.ok_or_else(|| stream.schema()))
     }
 
     /// A temporary file in the spill directory for rows of `schema`, written
@@ -109,24 +100,17 @@ impl Engine {
             return self.register_rows(name, &t).await;
         }
         let started = std::time::Instant::now();
-        let parked = match self.park_sql(sql, name, |_| Ok(())).await? {
-            Ok(p) => p,
-            Err(schema) => {
-                let empty = Table {
-                    schema,
-                    batches: Vec::new(),
-                };
-                return self.register_rows(name, &empty).await;
-            }
-        };
-        log::debug!(
-            target: "crm::query",
-            "{}: {} rows parked as {name}, {:.2} s",
-            crate::queries::query_name(sql),
-            parked.rows,
-            started.elapsed().as_secs_f64()
-        );
-        self.register_parked_file(name, parked).await
+        let parked = self.park_sql(sql, name, |_| Ok(())).await?;
+        if let Ok(p) = &parked {
+            log::debug!(
+                target: "crm::query",
+                "{}: {} rows parked as {name}, {:.2} s",
+                crate::queries::query_name(sql),
+                p.rows,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        self.register_park(name, parked).await
     }
 
     /// Registers rows that a computation hands over batch by batch (`fill`
@@ -150,29 +134,10 @@ impl Engine {
             self.register_rows(name, &t).await?;
             return Ok(out);
         }
-        let mut parked: Option<(Parked, ArrowWriter<ParkWriter>)> = None;
-        let out = fill(&mut |b| {
-            let (p, w) = match &mut parked {
-                Some(p) => p,
-                None => parked.insert(self.park(b.schema(), name)?),
-            };
-            w.write(&b).map_err(io_error)?;
-            p.rows += b.num_rows();
-            Ok(())
-        })?;
-        match parked {
-            Some((p, writer)) => {
-                finish_parked(writer)?;
-                self.register_parked_file(name, p).await?;
-            }
-            None => {
-                let empty = Table {
-                    schema,
-                    batches: Vec::new(),
-                };
-                self.register_rows(name, &empty).await?;
-            }
-        }
+        let mut sink = ParkSink::new(self, name);
+        let out = fill(&mut |b| sink.push(&b))?;
+        let parked = sink.finish()?.ok_or(schema);
+        self.register_park(name, parked).await?;
         Ok(out)
     }
 
@@ -189,7 +154,23 @@ impl Engine {
         }
     }
 
-    pub(crate) async fn register_parked_file(&self, name: &str, parked: Parked) -> Result<()> {
+    /// Registers parked rows as a table called `name`, or, when there were
+    /// none, an empty table of the planned schema.
+    pub(crate) async fn register_park(
+        &self,
+        name: &str,
+        parked: std::result::Result<Parked, SchemaRef>,
+    ) -> Result<()> {
+        let parked = match parked {
+            Ok(p) => p,
+            Err(schema) => {
+                let empty = Table {
+                    schema,
+                    batches: Vec::new(),
+                };
+                return self.register_rows(name, &empty).await;
+            }
+        };
         self.context().deregister_table(name)?;
         self.context()
             .register_parquet(
@@ -203,6 +184,43 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_string(), Some(parked.file));
         Ok(())
+    }
+}
+
+/// Batches written to a parked file as they come; the file is created with
+/// the first batch, so a result without rows leaves none.
+struct ParkSink<'a> {
+    engine: &'a Engine,
+    what: &'a str,
+    open: Option<(Parked, ArrowWriter<ParkWriter>)>,
+}
+
+impl<'a> ParkSink<'a> {
+    fn new(engine: &'a Engine, what: &'a str) -> ParkSink<'a> {
+        ParkSink {
+            engine,
+            what,
+            open: None,
+        }
+    }
+
+    fn push(&mut self, b: &RecordBatch) -> Result<()> {
+        let (p, w) = match &mut self.open {
+            Some(open) => open,
+            None => self.open.insert(self.engine.park(b.schema(), self.what)?),
+        };
+        w.write(b).map_err(io_error)?;
+        p.rows += b.num_rows();
+        Ok(())
+    }
+
+    /// The complete file, or None when no batch came.
+    fn finish(self) -> Result<Option<Parked>> {
+        let Some((p, writer)) = self.open else {
+            return Ok(None);
+        };
+        finish_parked(writer)?;
+        Ok(Some(p))
     }
 }
 

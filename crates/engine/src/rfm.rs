@@ -220,7 +220,7 @@ impl Engine {
         // on one core.
         let scores_sql = render(scores_query, &params)?;
         if self.bounded() {
-            self.materialize("rfm_scores", &scores_sql).await?;
+            self.register_parked("rfm_scores", &scores_sql).await?;
         } else {
             let scores = self.collect_sql(&scores_sql).await?;
             let rows = self.context().copied_config().batch_size();

@@ -52,6 +52,12 @@ pub enum MartInput {
     Plan(LogicalPlan, Arc<SessionState>),
 }
 
+/// A [`MartInput`] with the `as_of` and `run_id` columns added.
+enum Stamped {
+    Batches(Vec<RecordBatch>),
+    Plan(LogicalPlan, Arc<SessionState>),
+}
+
 impl Warehouse {
     /// Replaces the `as_of` partition of mart `name` with `input`, adding the
     /// `as_of` and `run_id` columns in front. Returns the new table version.
@@ -66,9 +72,10 @@ impl Warehouse {
             return Err(Error::Invalid(format!("'{name}' is not a mart name")));
         }
         let day = (as_of - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+        // The rows with `as_of` and `run_id` in front.
         let input = match input {
             MartInput::Batches(schema, batches) => {
-                MartInput::Batches(schema.clone(), stamped(&schema, &batches, day, run_id)?)
+                Stamped::Batches(stamped(&schema, &batches, day, run_id)?)
             }
             MartInput::Plan(plan, session) => {
                 let mut columns = vec![
@@ -82,7 +89,7 @@ impl Warehouse {
                 let session = SessionStateBuilder::new_from_existing(session.as_ref().clone())
                     .with_query_planner(DeltaPlanner::new())
                     .build();
-                MartInput::Plan(plan, Arc::new(session))
+                Stamped::Plan(plan, Arc::new(session))
             }
         };
         let predicate = format!("{AS_OF_COLUMN} = '{as_of}'");
@@ -90,7 +97,7 @@ impl Warehouse {
         loop {
             let mut table = self.table_for_write(TableKind::Mart, name).await?;
             if table.version().is_none()
-                && let MartInput::Plan(plan, _) = &input
+                && let Stamped::Plan(plan, _) = &input
             {
                 // A query's columns may or may not be nullable from one run to
                 // the next (a parked file, rows in memory); the table is made
@@ -104,8 +111,8 @@ impl Warehouse {
             }
             let fresh = table.version().is_none();
             let mut write = match &input {
-                MartInput::Batches(_, out) => table.write(out.clone()),
-                MartInput::Plan(plan, session) => table
+                Stamped::Batches(out) => table.write(out.clone()),
+                Stamped::Plan(plan, session) => table
                     .write(Vec::new())
                     .with_input_plan(plan.clone())
                     .with_session_state(session.clone()),
