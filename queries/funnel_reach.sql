@@ -14,32 +14,29 @@
 -- * days_in_stage: only for a recorded stage that was left, from its first
 --   entry to the first recorded entry of any later stage (or the win); a
 --   negative span (timestamps out of order) is left out, not clipped.
-WITH first_entry AS (
-    SELECT interest_id, stage_no, MIN(entered_at) AS first_at
-    FROM funnel_entries
-    WHERE stage_no IS NOT NULL
-    GROUP BY interest_id, stage_no
-),
-pairs AS (
+WITH entry_stats AS (
+    -- Per (interest, stage): the first recorded entry of that stage, and the
+    -- first recorded entry of any later stage. Each entry counts towards its
+    -- own stage and every earlier one, so one spillable aggregation gives
+    -- both; recorded stages never exceed the reached stage (funnel_interest).
     SELECT
-        fi.interest_id, fi.customer_id, fi.manager_id, fi.source, fi.market_segment,
-        fi.created_at, fi.amount, fi.outcome, fi.reached_stage_no, fi.won_at, fi.days_to_win,
-        st.stage_no, st.stage, fe.first_at
-    FROM funnel_interest_now AS fi
-    JOIN funnel_stages AS st ON st.stage_no <= fi.reached_stage_no
-    LEFT JOIN first_entry AS fe ON fe.interest_id = fi.interest_id AND fe.stage_no = st.stage_no
+        e.interest_id,
+        st.stage_no,
+        MIN(e.entered_at) FILTER (WHERE e.stage_no = st.stage_no) AS first_at,
+        MIN(e.entered_at) FILTER (WHERE e.stage_no > st.stage_no) AS later_first_at
+    FROM funnel_entries AS e
+    JOIN funnel_stages AS st ON st.stage_no <= e.stage_no
+    WHERE e.stage_no IS NOT NULL
+    GROUP BY e.interest_id, st.stage_no
 ),
 spans AS (
     SELECT
-        p.*,
-        -- The later stages, written with an unbounded frame end: DataFusion then
-        -- evaluates each interest as a range of one sorted batch, where a
-        -- bounded frame would keep state per interest (a million of them).
-        MIN(p.first_at) OVER (
-            PARTITION BY p.interest_id ORDER BY p.stage_no
-            ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
-        ) AS later_first_at
-    FROM pairs AS p
+        fi.interest_id, fi.customer_id, fi.manager_id, fi.source, fi.market_segment,
+        fi.created_at, fi.amount, fi.outcome, fi.reached_stage_no, fi.won_at, fi.days_to_win,
+        st.stage_no, st.stage, es.first_at, es.later_first_at
+    FROM funnel_interest_now AS fi
+    JOIN funnel_stages AS st ON st.stage_no <= fi.reached_stage_no
+    LEFT JOIN entry_stats AS es ON es.interest_id = fi.interest_id AND es.stage_no = st.stage_no
 ),
 shaped AS (
     SELECT
