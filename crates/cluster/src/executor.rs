@@ -52,7 +52,7 @@ pub struct ExecutorArgs {
 /// Every function a crm session plans with. Ballista's executor registry
 /// leaves out DataFusion's nested (array) functions, which crm's SQL uses
 /// (`string_to_array`, `unnest`), so the tasks would not decode; crm's own
-/// window functions come from the engine.
+/// own functions come from the engine.
 fn functions() -> BallistaFunctionRegistry {
     let state = SessionStateBuilder::new().with_default_features().build();
     let mut registry = BallistaFunctionRegistry::default();
@@ -65,6 +65,9 @@ fn functions() -> BallistaFunctionRegistry {
     registry
         .window_functions
         .extend(state.window_functions().clone());
+    for f in crm_engine::functions::scalar_functions() {
+        registry.scalar_functions.insert(f.name().to_string(), f);
+    }
     for f in crm_engine::functions::window_functions() {
         registry.window_functions.insert(f.name().to_string(), f);
     }

@@ -67,15 +67,10 @@ pub async fn connect(
     let state = SessionStateBuilder::new_from_existing(stores::with_warehouse_stores(state)?)
         .with_config(config)
         .build();
-    let ctx = SessionContext::remote_with_state(&format!("df://{address}"), state).await?;
-    // Ballista's upgrade swaps in its own function sets: crm's own window
-    // functions go back in.
-    for f in crm_engine::functions::window_functions() {
-        ctx.register_udwf(f.as_ref().clone());
-    }
-    for f in crm_engine::functions::aggregate_functions() {
-        ctx.register_udaf(f.as_ref().clone());
-    }
+    let mut ctx = SessionContext::remote_with_state(&format!("df://{address}"), state).await?;
+    // Ballista's upgrade swaps in its own function sets: crm's own functions
+    // go back in.
+    crm_engine::functions::register_all(&mut ctx)?;
     Ok(ctx)
 }
 

@@ -74,11 +74,6 @@ pub(crate) fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
         .with_runtime_env(runtime().build_arc()?)
         .build();
     // The plans the scheduler decodes call crm's own functions.
-    for f in crm_engine::functions::window_functions() {
-        datafusion::execution::FunctionRegistry::register_udwf(&mut state, f)?;
-    }
-    for f in crm_engine::functions::aggregate_functions() {
-        datafusion::execution::FunctionRegistry::register_udaf(&mut state, f)?;
-    }
+    crm_engine::functions::register_all(&mut state)?;
     Ok(state)
 }

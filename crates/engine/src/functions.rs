@@ -10,6 +10,9 @@
 //! - `min_by(value, key)`: the aggregate of the value on the row with the
 //!   smallest key (see [`min_by`]).
 //!
+//! - `width_bucket(operand, thresholds)`: the bucket of a value among sorted
+//!   lower bounds, as in PostgreSQL (see [`width_bucket`]).
+//!
 //! The window function computes the score from one sort of the partition's
 //! values (Arrow's `rank`), where SQL would need a `RANK()` window (a sort of
 //! every row with its columns) or a join back to counts per distinct value.
@@ -20,14 +23,36 @@ use arrow::array::{Array, ArrayRef, Int32Array};
 use arrow::compute::SortOptions;
 use arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
-    AggregateUDF, LimitEffect, PartitionEvaluator, Signature, Volatility, WindowUDF, WindowUDFImpl,
+    AggregateUDF, LimitEffect, PartitionEvaluator, ScalarUDF, Signature, Volatility, WindowUDF,
+    WindowUDFImpl,
 };
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::expressions::Literal;
 
 mod min_by;
+mod width_bucket;
+
+/// Registers every function below in a session's (or a scheduler's) registry.
+pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    for f in scalar_functions() {
+        registry.register_udf(f)?;
+    }
+    for f in aggregate_functions() {
+        registry.register_udaf(f)?;
+    }
+    for f in window_functions() {
+        registry.register_udwf(f)?;
+    }
+    Ok(())
+}
+
+/// The scalar functions crm's SQL uses.
+pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
+    vec![Arc::new(ScalarUDF::from(width_bucket::WidthBucket::new()))]
+}
 
 /// The window functions crm's SQL uses.
 pub fn window_functions() -> Vec<Arc<WindowUDF>> {

@@ -20,6 +20,7 @@ queries!(
     "rfm_base",
     "rfm_base_by_segment",
     "rfm_scores_quantile",
+    "rfm_scores_quantile_bounded",
     "rfm_scores_thresholds",
     "rfm_customer",
     "rfm_segment",

@@ -208,6 +208,10 @@ impl Engine {
         };
         self.materialize("rfm_base", &base_sql).await?;
         let scores_query = match cfg.method {
+            // The window function holds every customer's row at once, outside
+            // the memory pool; under a limit the scores come from spillable
+            // counts per distinct value instead (the same numbers).
+            ScoreMethod::Quantile if self.bounded() => "rfm_scores_quantile_bounded",
             ScoreMethod::Quantile => "rfm_scores_quantile",
             ScoreMethod::Thresholds => {
                 self.register_rows("rfm_score_bounds", &score_bounds(cfg)?)

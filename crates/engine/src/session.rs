@@ -149,12 +149,7 @@ impl Engine {
             state = state.with_physical_optimizer_rules(rules);
         }
         let mut state = state.build();
-        for f in crate::functions::window_functions() {
-            datafusion::execution::FunctionRegistry::register_udwf(&mut state, f)?;
-        }
-        for f in crate::functions::aggregate_functions() {
-            datafusion::execution::FunctionRegistry::register_udaf(&mut state, f)?;
-        }
+        crate::functions::register_all(&mut state)?;
         let (ctx, scratch) = match &opts.cluster {
             None => (SessionContext::new_with_state(state), None),
             Some(cluster) => {

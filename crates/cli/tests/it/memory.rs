@@ -69,3 +69,61 @@ fn a_memory_limit_spills_and_changes_no_result() {
     assert!(compared.lines().count() >= 10, "{compared}");
     assert!(compared.contains("rfm_customer"), "{compared}");
 }
+
+/// Under a limit the quantile scores come from spillable counts per distinct
+/// value (`rfm_scores_quantile_bounded.sql`) instead of one window holding
+/// every customer; both give the same scores, over all customers and within
+/// market segments.
+#[test]
+fn rfm_scores_under_a_limit_equal_the_window_scores() {
+    let crm = Crm::new();
+    crm.ok(
+        0,
+        &[
+            "gen",
+            "--transactions",
+            "200000",
+            "--end-date",
+            AS_OF,
+            "--seed",
+            "7",
+            "-q",
+        ],
+    );
+    let by_segment = crm.file("crm.toml", "[rfm]\nscore_within = \"market_segment\"\n");
+    for config in [None, Some(by_segment.to_str().unwrap())] {
+        let mut args: Vec<&str> = config.map_or(vec![], |c| vec!["--config", c]);
+        args.extend(["rfm", "--as-of", AS_OF, "--per-customer", "--format", "csv"]);
+        let free = crm.ok(0, &args);
+        let out = crm
+            .command()
+            .args(["--memory-limit", "80MiB", "-vv"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("rfm_scores_quantile_bounded"),
+            "the bounded scores ran"
+        );
+        // Rows come in no particular order.
+        let sorted = |s: &str| {
+            let mut lines: Vec<String> = s.lines().map(str::to_owned).collect();
+            lines.sort_unstable();
+            lines
+        };
+        let (free, bounded) = (
+            sorted(&free),
+            sorted(&String::from_utf8(out.stdout).unwrap()),
+        );
+        assert!(free.len() > 5000, "{}", free.len());
+        assert_eq!(free.len(), bounded.len(), "config {config:?}");
+        if let Some((a, b)) = free.iter().zip(&bounded).find(|(a, b)| a != b) {
+            panic!("config {config:?}: without a limit\n{a}\nunder the limit\n{b}");
+        }
+    }
+}

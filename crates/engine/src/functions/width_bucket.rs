@@ -1,0 +1,191 @@
+//! `width_bucket(operand, thresholds)`: the number of the bucket the operand
+//! falls in, given a sorted array of the buckets' lower bounds, as in
+//! PostgreSQL's array form: 0 below the first bound, `k` from the k-th bound
+//! (inclusive) up to the next. A null operand or a null array gives null.
+//!
+//! RFM under a memory limit scores each customer by looking its value up in a
+//! few bucket bounds per column (`queries/rfm_scores_quantile_bounded.sql`).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, Int32Array, make_comparator};
+use arrow::compute::SortOptions;
+use arrow::datatypes::DataType;
+use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+
+/// The scalar function; see the module documentation.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct WidthBucket {
+    signature: Signature,
+}
+
+impl WidthBucket {
+    pub(super) fn new() -> Self {
+        WidthBucket {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for WidthBucket {
+    fn name(&self) -> &str {
+        "width_bucket"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match arg_types {
+            [operand, DataType::List(f) | DataType::LargeList(f)] if f.data_type() == operand => {
+                Ok(DataType::Int32)
+            }
+            [operand, thresholds] => plan_err!(
+                "width_bucket(operand, thresholds): thresholds must be an array of the operand's type {operand}, found {thresholds}"
+            ),
+            _ => plan_err!("width_bucket takes an operand and an array of thresholds"),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [operand, thresholds] = arrays.as_slice() else {
+            return exec_err!("width_bucket takes an operand and an array of thresholds");
+        };
+        let (offsets, values, nulls): (Vec<usize>, _, _) = match thresholds.data_type() {
+            DataType::List(_) => {
+                let l = thresholds.as_list::<i32>();
+                let o = l.value_offsets().iter().map(|&o| o as usize).collect();
+                (o, Arc::clone(l.values()), l.logical_nulls())
+            }
+            DataType::LargeList(_) => {
+                let l = thresholds.as_list::<i64>();
+                let o = l.value_offsets().iter().map(|&o| o as usize).collect();
+                (o, Arc::clone(l.values()), l.logical_nulls())
+            }
+            other => return exec_err!("width_bucket: thresholds must be an array, found {other}"),
+        };
+        let cmp = make_comparator(operand.as_ref(), values.as_ref(), SortOptions::default())?;
+        let out: Int32Array = (0..operand.len())
+            .map(|i| {
+                if operand.is_null(i) || nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                    return None;
+                }
+                let (start, end) = (offsets[i], offsets[i + 1]);
+                // The first bound above the operand: bounds before it are <= it.
+                let (mut lo, mut hi) = (start, end);
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if cmp(i, mid).is_ge() {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                Some((lo - start) as i32)
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Decimal128Array, Int64Array, ListArray};
+    use arrow::datatypes::{Field, Int64Type};
+    use datafusion::prelude::SessionContext;
+
+    fn buckets(operand: ArrayRef, thresholds: ListArray) -> Vec<Option<i32>> {
+        let f = WidthBucket::new();
+        let args = ScalarFunctionArgs {
+            arg_fields: vec![
+                Arc::new(Field::new("o", operand.data_type().clone(), true)),
+                Arc::new(Field::new("t", thresholds.data_type().clone(), true)),
+            ],
+            number_rows: operand.len(),
+            args: vec![
+                ColumnarValue::Array(operand),
+                ColumnarValue::Array(Arc::new(thresholds)),
+            ],
+            return_field: Arc::new(Field::new("b", DataType::Int32, true)),
+            config_options: Default::default(),
+        };
+        let out = f.invoke_with_args(args).unwrap().into_array(0).unwrap();
+        out.as_primitive::<arrow::datatypes::Int32Type>()
+            .iter()
+            .collect()
+    }
+
+    #[test]
+    fn counts_the_bounds_at_or_below_the_operand() {
+        let bounds = || Some(vec![Some(10), Some(20), Some(30)]);
+        let t = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+            bounds(),
+            bounds(),
+            bounds(),
+            bounds(),
+            bounds(),
+            None,
+        ]);
+        let o = Int64Array::from(vec![Some(5), Some(10), Some(25), Some(30), None, Some(1)]);
+        assert_eq!(
+            buckets(Arc::new(o), t),
+            vec![Some(0), Some(1), Some(2), Some(3), None, None]
+        );
+    }
+
+    #[test]
+    fn each_row_has_its_own_bounds_and_decimals_compare_by_value() {
+        let t = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+            Some(vec![Some(1)]),
+            Some(vec![]),
+        ]);
+        assert_eq!(
+            buckets(Arc::new(Int64Array::from(vec![0, 7])), t),
+            vec![Some(0), Some(0)]
+        );
+        let values = Decimal128Array::from(vec![-250, 0, 199, -250, 0, 199])
+            .with_precision_and_scale(38, 2)
+            .unwrap();
+        let t = ListArray::new(
+            Arc::new(Field::new_list_field(values.data_type().clone(), true)),
+            arrow::buffer::OffsetBuffer::from_lengths([3, 3]),
+            Arc::new(values.clone()),
+            None,
+        );
+        let o = Decimal128Array::from(vec![-100, 200])
+            .with_precision_and_scale(38, 2)
+            .unwrap();
+        assert_eq!(buckets(Arc::new(o), t), vec![Some(1), Some(3)]);
+    }
+
+    #[tokio::test]
+    async fn works_in_sql_and_rejects_mismatched_types() {
+        let ctx = SessionContext::new();
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::from(WidthBucket::new()));
+        let t = ctx
+            .sql("SELECT width_bucket(v, [2, 4]) AS b FROM (VALUES (1), (2), (5)) AS t(v)")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let b: Vec<Option<i32>> = t[0]
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int32Type>()
+            .iter()
+            .collect();
+        assert_eq!(b, vec![Some(0), Some(1), Some(2)]);
+        let err = ctx
+            .sql("SELECT width_bucket('a', [2, 4])")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("array of the operand's type"), "{err}");
+    }
+}
