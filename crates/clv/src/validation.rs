@@ -1,12 +1,18 @@
 //! Holdout validation: how well a model's forecast matches what customers actually did, and
 //! whether it beats a simple baseline at finding the best customers.
 //!
-//! Everything here is a pure function over per-customer vectors in the same order.
+//! Everything here is a pure function, either over per-customer vectors in the same order or
+//! over [`HoldoutGroups`]: customers grouped by `(x, t_x, T)` pattern and holdout purchases.
+//! Every statistic depends on a customer only through those two, so a large cohort can be
+//! validated in memory for its groups rather than its customers. Both forms share one
+//! implementation of each statistic and give the same answers.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::clv::TimeUnit;
-use crate::data::Customer;
+use crate::data::{Customer, PatternKey, RfmPattern, pattern_key};
 use crate::{Error, Result};
 
 /// Calibration frequencies 0..=6 get a bucket each; 7 and above are pooled, as in FHL 2005.
@@ -55,16 +61,26 @@ pub fn holdout_by_frequency(
     check_lengths("holdout_by_frequency", frequency.len(), actual.len())?;
     check_finite("predicted", predicted)?;
     check_finite("actual", actual)?;
+    Ok(frequency_buckets(
+        frequency
+            .iter()
+            .zip(predicted)
+            .zip(actual)
+            .map(|((&x, &p), &a)| (x, p, a, 1)),
+    ))
+}
+
+/// Frequency buckets of `(x, predicted, actual, customers)` rows.
+fn frequency_buckets(rows: impl Iterator<Item = (u32, f64, f64, u64)>) -> Vec<FrequencyBucket> {
     let n_buckets = POOLED_FREQUENCY as usize + 1;
     let mut sums = vec![(0_u64, 0.0_f64, 0.0_f64); n_buckets];
-    for ((&x, &p), &a) in frequency.iter().zip(predicted).zip(actual) {
+    for (x, p, a, n) in rows {
         let b = x.min(POOLED_FREQUENCY) as usize;
-        sums[b].0 += 1;
-        sums[b].1 += p;
-        sums[b].2 += a;
+        sums[b].0 += n;
+        sums[b].1 += p * n as f64;
+        sums[b].2 += a * n as f64;
     }
-    Ok(sums
-        .into_iter()
+    sums.into_iter()
         .enumerate()
         .filter(|(_, (n, _, _))| *n > 0)
         .map(|(b, (n, p, a))| FrequencyBucket {
@@ -77,7 +93,7 @@ pub fn holdout_by_frequency(
             mean_predicted: p / n as f64,
             mean_actual: a / n as f64,
         })
-        .collect())
+        .collect()
 }
 
 /// Mean absolute error.
@@ -85,12 +101,7 @@ pub fn mae(predicted: &[f64], actual: &[f64]) -> Result<f64> {
     check_lengths("mae", predicted.len(), actual.len())?;
     check_finite("predicted", predicted)?;
     check_finite("actual", actual)?;
-    Ok(predicted
-        .iter()
-        .zip(actual)
-        .map(|(p, a)| (p - a).abs())
-        .sum::<f64>()
-        / predicted.len() as f64)
+    Ok(errors(predicted.iter().zip(actual).map(|(&p, &a)| (p, a, 1))).0)
 }
 
 /// Root mean squared error.
@@ -98,45 +109,81 @@ pub fn rmse(predicted: &[f64], actual: &[f64]) -> Result<f64> {
     check_lengths("rmse", predicted.len(), actual.len())?;
     check_finite("predicted", predicted)?;
     check_finite("actual", actual)?;
-    Ok((predicted
-        .iter()
-        .zip(actual)
-        .map(|(p, a)| (p - a).powi(2))
-        .sum::<f64>()
-        / predicted.len() as f64)
-        .sqrt())
+    Ok(errors(predicted.iter().zip(actual).map(|(&p, &a)| (p, a, 1))).1)
 }
 
-/// Indices of the `k` largest values, ties broken by position so the answer is reproducible.
-fn top_k(values: &[f64], k: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..values.len()).collect();
-    idx.sort_by(|&i, &j| values[j].total_cmp(&values[i]).then(i.cmp(&j)));
-    idx.truncate(k);
-    idx
+/// Mean absolute and root mean squared error of `(predicted, actual, customers)` rows.
+fn errors(rows: impl Iterator<Item = (f64, f64, u64)>) -> (f64, f64) {
+    let (mut n, mut abs, mut sq) = (0_u64, 0.0_f64, 0.0_f64);
+    for (p, a, c) in rows {
+        n += c;
+        abs += (p - a).abs() * c as f64;
+        sq += (p - a).powi(2) * c as f64;
+    }
+    (abs / n as f64, (sq / n as f64).sqrt())
 }
 
 /// How much of the best customers' holdout value a ranking finds.
 ///
 /// With `k = ceil(share · n)`: the sum of `truth` over the `k` customers with the highest `scores`,
 /// divided by the sum of `truth` over the true top `k`. `truth` is actual holdout purchases or
-/// value. Measuring captured value rather than set overlap makes the result independent of how
-/// ties among the many zero-purchase customers are broken. 1 means the ranking found the best
+/// value. Measuring captured value rather than set overlap keeps the many zero-purchase
+/// customers out of it. Customers whose scores tie across the cut share it: each contributes the
+/// same fraction of its truth (the expected capture when ties are broken at random), so the
+/// answer never depends on the order of the customers. 1 means the ranking found the best
 /// customers exactly; 0 is returned when nobody bought anything in the holdout.
 pub fn top_share_capture(scores: &[f64], truth: &[f64], share: f64) -> Result<f64> {
     check_lengths("top_share_capture", scores.len(), truth.len())?;
     check_finite("scores", scores)?;
     check_finite("truth", truth)?;
+    capture(
+        scores.iter().zip(truth).map(|(&s, &t)| (s, t, 1)).collect(),
+        share,
+    )
+}
+
+/// [`top_share_capture`] over `(score, truth, customers)` rows.
+fn capture(mut rows: Vec<(f64, f64, u64)>, share: f64) -> Result<f64> {
     if !(share > 0.0 && share <= 1.0) {
         return Err(Error::InvalidOption(format!(
             "share must be in (0, 1], found {share}"
         )));
     }
-    let k = ((share * scores.len() as f64).ceil() as usize).max(1);
-    let best: f64 = top_k(truth, k).iter().map(|&i| truth[i]).sum();
+    let n: u64 = rows.iter().map(|r| r.2).sum();
+    let k = ((share * n as f64).ceil() as u64).max(1);
+    // The true top k: the largest truths first (ties there do not change the sum).
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut best = 0.0;
+    let mut left = k;
+    for &(_, t, c) in &rows {
+        let take = c.min(left);
+        best += t * take as f64;
+        left -= take;
+        if left == 0 {
+            break;
+        }
+    }
     if best <= 0.0 {
         return Ok(0.0);
     }
-    let found: f64 = top_k(scores, k).iter().map(|&i| truth[i]).sum();
+    // The ranking's top k: whole blocks of equal scores, then a share of the block at the cut.
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut found = 0.0;
+    let mut left = k;
+    for block in rows.chunk_by(|a, b| a.0.total_cmp(&b.0).is_eq()) {
+        let customers: u64 = block.iter().map(|r| r.2).sum();
+        let value: f64 = block.iter().map(|r| r.1 * r.2 as f64).sum();
+        if customers <= left {
+            found += value;
+            left -= customers;
+        } else {
+            found += value * left as f64 / customers as f64;
+            left = 0;
+        }
+        if left == 0 {
+            break;
+        }
+    }
     Ok(found / best)
 }
 
@@ -169,8 +216,14 @@ pub fn grade_top_customers(
     truth: &[f64],
     share: f64,
 ) -> Result<TopCustomerGrade> {
-    let model_capture = top_share_capture(model_scores, truth, share)?;
-    let baseline_capture = top_share_capture(baseline_scores, truth, share)?;
+    Ok(grade(
+        top_share_capture(model_scores, truth, share)?,
+        top_share_capture(baseline_scores, truth, share)?,
+    ))
+}
+
+/// The grade of a model's capture against the baseline's.
+fn grade(model_capture: f64, baseline_capture: f64) -> TopCustomerGrade {
     let relative_gain = if baseline_capture > 0.0 {
         model_capture / baseline_capture - 1.0
     } else if model_capture > 0.0 {
@@ -185,12 +238,12 @@ pub fn grade_top_customers(
     } else {
         Grade::C
     };
-    Ok(TopCustomerGrade {
+    TopCustomerGrade {
         model_capture,
         baseline_capture,
         relative_gain,
         grade,
-    })
+    }
 }
 
 /// Retention rate of the simple baseline: the share of calibration customers whose last purchase
@@ -200,19 +253,28 @@ pub fn retention_rate(customers: &[Customer], window: f64) -> Result<f64> {
     if customers.is_empty() {
         return Err(Error::EmptyInput);
     }
+    retained_share(customers.iter().map(|c| (*c, 1)), window)
+}
+
+/// [`retention_rate`] of `(customer, count)` rows.
+fn retained_share(rows: impl Iterator<Item = (Customer, u64)>, window: f64) -> Result<f64> {
     if !(window.is_finite() && window >= 0.0) {
         return Err(Error::InvalidOption(format!(
             "the retention window must be a finite number >= 0, found {window}"
         )));
     }
-    let mut retained = 0_u64;
-    for (i, c) in customers.iter().enumerate() {
+    let (mut retained, mut all) = (0_u64, 0_u64);
+    for (i, (c, n)) in rows.enumerate() {
         c.validate(i)?;
+        all += n;
         if c.age - c.recency <= window {
-            retained += 1;
+            retained += n;
         }
     }
-    Ok(retained as f64 / customers.len() as f64)
+    if all == 0 {
+        return Err(Error::EmptyInput);
+    }
+    Ok(retained as f64 / all as f64)
 }
 
 /// The Microsoft Dynamics 365 Customer Insights style simple CLV forecast of purchases:
@@ -256,6 +318,162 @@ pub fn baseline_clv(
         baseline_expected_purchases(customer, months, retention_rate, time_unit)?
             * average_purchase_value,
     )
+}
+
+/// Calibration customers grouped by `(x, t_x, T)` pattern and, within a pattern, by holdout
+/// purchases: all that validation needs (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HoldoutGroups {
+    /// The patterns with their customer counts, sorted by `(x, t_x, T)` as
+    /// [`crate::compress_customers`] gives them: what the models fit on.
+    pub patterns: Vec<RfmPattern>,
+    /// The groups, sorted by pattern and holdout purchases.
+    pub groups: Vec<HoldoutGroup>,
+}
+
+/// Customers of one pattern with the same holdout purchases.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HoldoutGroup {
+    /// Index into [`HoldoutGroups::patterns`].
+    pub pattern: usize,
+    pub actual: f64,
+    pub customers: u64,
+}
+
+/// Collects customers one at a time into [`HoldoutGroups`], for summaries read in batches.
+#[derive(Debug, Default)]
+pub struct HoldoutCounter {
+    counts: HashMap<(PatternKey, u64), u64, foldhash::fast::RandomState>,
+    customers: usize,
+}
+
+impl HoldoutCounter {
+    /// Validates one more customer and its holdout purchases and counts them in their group; an
+    /// error names the customer by its position in the stream.
+    pub fn add(&mut self, c: &Customer, actual: f64) -> Result<()> {
+        c.validate(self.customers)?;
+        if !(actual.is_finite() && actual >= 0.0) {
+            return Err(Error::InvalidInput {
+                index: self.customers,
+                message: format!("holdout purchases must be a finite number >= 0, found {actual}"),
+            });
+        }
+        self.customers += 1;
+        // +0.0 for -0.0 (excluded above) and 0.0 alike.
+        let actual = actual + 0.0;
+        *self
+            .counts
+            .entry((pattern_key(c), actual.to_bits()))
+            .or_insert(0) += 1;
+        Ok(())
+    }
+
+    /// Customers counted so far.
+    pub fn customers(&self) -> usize {
+        self.customers
+    }
+
+    pub fn finish(self) -> HoldoutGroups {
+        let mut keys: Vec<((PatternKey, u64), u64)> = self.counts.into_iter().collect();
+        keys.sort_unstable_by_key(|(k, _)| *k);
+        let mut out = HoldoutGroups::default();
+        for (((x, tx, t), actual), customers) in keys {
+            match out.patterns.last_mut() {
+                Some(last)
+                    if last.frequency == x
+                        && last.recency.to_bits() == tx
+                        && last.age.to_bits() == t =>
+                {
+                    last.count += customers;
+                }
+                _ => out.patterns.push(RfmPattern {
+                    frequency: x,
+                    recency: f64::from_bits(tx),
+                    age: f64::from_bits(t),
+                    count: customers,
+                }),
+            }
+            out.groups.push(HoldoutGroup {
+                pattern: out.patterns.len() - 1,
+                actual: f64::from_bits(actual),
+                customers,
+            });
+        }
+        out
+    }
+}
+
+impl HoldoutGroups {
+    /// Groups per-customer vectors (in the same order).
+    pub fn from_customers(customers: &[Customer], actual: &[f64]) -> Result<HoldoutGroups> {
+        check_lengths("HoldoutGroups", customers.len(), actual.len())?;
+        let mut counter = HoldoutCounter::default();
+        for (c, a) in customers.iter().zip(actual) {
+            counter.add(c, *a)?;
+        }
+        Ok(counter.finish())
+    }
+
+    pub fn customers(&self) -> u64 {
+        self.patterns.iter().map(|p| p.count).sum()
+    }
+
+    pub fn total_actual(&self) -> f64 {
+        self.groups
+            .iter()
+            .map(|g| g.actual * g.customers as f64)
+            .sum()
+    }
+
+    /// Checks one value per pattern, finite.
+    fn per_pattern(&self, what: &str, values: &[f64]) -> Result<()> {
+        check_lengths(what, self.patterns.len(), values.len())?;
+        check_finite(what, values)
+    }
+
+    /// `(pattern value, actual, customers)` of every group.
+    fn rows<'a>(&'a self, values: &'a [f64]) -> impl Iterator<Item = (f64, f64, u64)> + 'a {
+        self.groups
+            .iter()
+            .map(|g| (values[g.pattern], g.actual, g.customers))
+    }
+
+    /// [`holdout_by_frequency`], with one prediction per pattern.
+    pub fn by_frequency(&self, predicted: &[f64]) -> Result<Vec<FrequencyBucket>> {
+        self.per_pattern("predicted", predicted)?;
+        Ok(frequency_buckets(self.groups.iter().map(|g| {
+            (
+                self.patterns[g.pattern].frequency,
+                predicted[g.pattern],
+                g.actual,
+                g.customers,
+            )
+        })))
+    }
+
+    /// [`mae`] and [`rmse`], with one prediction per pattern.
+    pub fn errors(&self, predicted: &[f64]) -> Result<(f64, f64)> {
+        self.per_pattern("predicted", predicted)?;
+        Ok(errors(self.rows(predicted)))
+    }
+
+    /// [`grade_top_customers`], with one model and one baseline score per pattern.
+    pub fn grade(&self, model: &[f64], baseline: &[f64], share: f64) -> Result<TopCustomerGrade> {
+        self.per_pattern("model scores", model)?;
+        self.per_pattern("baseline scores", baseline)?;
+        Ok(grade(
+            capture(self.rows(model).collect(), share)?,
+            capture(self.rows(baseline).collect(), share)?,
+        ))
+    }
+
+    /// [`retention_rate`] of the cohort.
+    pub fn retention_rate(&self, window: f64) -> Result<f64> {
+        retained_share(
+            self.patterns.iter().map(|p| (p.customer(), p.count)),
+            window,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -311,6 +529,88 @@ mod tests {
         );
         let g = grade_top_customers(&perfect, &perfect, &truth, 0.2).unwrap();
         assert_eq!((g.grade, g.relative_gain), (Grade::B, 0.0));
+    }
+
+    #[test]
+    fn ties_across_the_cut_share_it() {
+        // k = ceil(0.5 · 4) = 2. Scores 3, 1, 1, 1: the top customer (truth 0) and one of three
+        // tied customers with truths 6, 0, 0: on average 2 of the best two's 6 + 0.
+        let got = top_share_capture(&[3.0, 1.0, 1.0, 1.0], &[0.0, 6.0, 0.0, 0.0], 0.5).unwrap();
+        assert!((got - 2.0 / 6.0).abs() < 1e-15, "{got}");
+        // The order of the customers does not matter.
+        let again = top_share_capture(&[1.0, 1.0, 3.0, 1.0], &[0.0, 0.0, 0.0, 6.0], 0.5).unwrap();
+        assert_eq!(got, again);
+    }
+
+    #[test]
+    fn groups_give_the_per_customer_answers() {
+        // A cohort with many shared patterns and holdout counts, in scrambled order.
+        let mut customers = Vec::new();
+        let mut actual = Vec::new();
+        let mut state = 7_u64;
+        let mut next = |m: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % m
+        };
+        for _ in 0..5000 {
+            let x = next(9) as u32;
+            let age = 10.0 + next(30) as f64;
+            let recency = if x == 0 {
+                0.0
+            } else {
+                next(age as u64 + 1) as f64
+            };
+            customers.push(Customer::new(x, recency, age));
+            actual.push(next(4) as f64 * f64::from(x.min(2)));
+        }
+        let h = HoldoutGroups::from_customers(&customers, &actual).unwrap();
+        assert!(
+            h.patterns.len() < h.groups.len() && h.groups.len() < 4500,
+            "{}",
+            h.groups.len()
+        );
+        assert_eq!(h.patterns, crate::compress_customers(&customers).unwrap());
+        assert_eq!(h.customers(), 5000);
+        assert_eq!(h.total_actual(), actual.iter().sum::<f64>());
+        // Scores that depend on the pattern only, as a model's and the baseline's do.
+        let model = |c: &Customer| f64::from(c.frequency) * (1.0 + c.recency) / (1.0 + c.age);
+        let base = |c: &Customer| f64::from(c.frequency.min(3));
+        let per_pattern = |f: &dyn Fn(&Customer) -> f64| -> Vec<f64> {
+            h.patterns.iter().map(|p| f(&p.customer())).collect()
+        };
+        let (pm, pb) = (per_pattern(&model), per_pattern(&base));
+        let (cm, cb): (Vec<f64>, Vec<f64>) = customers.iter().map(|c| (model(c), base(c))).unzip();
+        let close = |a: f64, b: f64| assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0), "{a} {b}");
+        let (m, r) = h.errors(&pm).unwrap();
+        close(m, mae(&cm, &actual).unwrap());
+        close(r, rmse(&cm, &actual).unwrap());
+        let freq: Vec<u32> = customers.iter().map(|c| c.frequency).collect();
+        for (a, b) in h
+            .by_frequency(&pm)
+            .unwrap()
+            .iter()
+            .zip(holdout_by_frequency(&freq, &cm, &actual).unwrap())
+        {
+            assert_eq!((&a.bucket, a.customers), (&b.bucket, b.customers));
+            close(a.mean_predicted, b.mean_predicted);
+            close(a.mean_actual, b.mean_actual);
+        }
+        let g = h.grade(&pm, &pb, 0.2).unwrap();
+        let want = grade_top_customers(&cm, &cb, &actual, 0.2).unwrap();
+        close(g.model_capture, want.model_capture);
+        close(g.baseline_capture, want.baseline_capture);
+        assert_eq!(g.grade, want.grade);
+        assert_eq!(
+            h.retention_rate(5.0).unwrap(),
+            retention_rate(&customers, 5.0).unwrap()
+        );
+        assert!(h.errors(&pm[1..]).is_err());
+        let mut bad = HoldoutCounter::default();
+        bad.add(&customers[0], 1.0).unwrap();
+        let e = bad.add(&customers[1], -1.0).unwrap_err().to_string();
+        assert!(e.contains("holdout purchases") && e.contains('1'), "{e}");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! SQL does the per-customer aggregation (it scales and spills); the models
 //! run in Rust on `(x, t_x, T)` patterns. The forecast and budget stream the
 //! cohort (see [`forecast`]: only the patterns stay in memory); validation
-//! ranks every customer and so collects the summary ([`ClvSummary`]). Results
+//! streams it into groups by pattern and holdout purchases
+//! ([`validation::HoldoutGroups`]); `crm clv fit` collects the summary
+//! ([`ClvSummary`]). Results
 //! go back to the session as tables so that the budget and segment SQL can
 //! aggregate them.
 
@@ -83,8 +85,6 @@ pub struct ClvSummary {
     pub unit: ClvUnit,
     /// Text (Utf8 or Utf8View), one per customer, as the summary query returned it.
     pub customer_id: ArrayRef,
-    /// First purchase day (Arrow Date32); `None` for a summary read from a file.
-    pub first_purchase: Option<Vec<i32>>,
     pub customers: Vec<Customer>,
     /// Mean repeat-day spend, refunds after the first day netted in; 0 when x = 0.
     pub monetary: Vec<f64>,
@@ -148,7 +148,6 @@ impl ClvSummary {
         let mut s = ClvSummary {
             unit,
             customer_id: Arc::new(StringArray::new_null(0)),
-            first_purchase: None,
             customers: Vec::with_capacity(rows.raw.len()),
             monetary: Vec::with_capacity(rows.raw.len()),
             refund_total: Vec::new(),
@@ -192,16 +191,6 @@ impl ClvSummary {
         Ok(s)
     }
 
-    /// The summary query's rows, read batch by batch (no copy of the whole
-    /// table; the ids stay one Arrow array).
-    fn from_table(t: &Table, unit: ClvUnit) -> Result<ClvSummary> {
-        let mut b = SummaryBuilder::default();
-        for batch in &t.batches {
-            b.push(batch)?;
-        }
-        b.finish(unit)
-    }
-
     /// Repeat buyers whose mean spend is zero or negative after refunds.
     pub fn non_positive_spend(&self) -> u64 {
         self.customers
@@ -217,7 +206,6 @@ impl ClvSummary {
 #[derive(Default)]
 struct SummaryBuilder {
     ids: Vec<ArrayRef>,
-    first: Vec<i32>,
     x: Vec<f64>,
     t_x: Vec<f64>,
     age: Vec<f64>,
@@ -240,8 +228,6 @@ impl SummaryBuilder {
                 Error::Invalid("clv_summary: customer_id is missing or not text".into())
             })?;
         self.ids.push(Arc::clone(id));
-        self.first
-            .extend_from_slice(column::<Date32Array>(b, "first_purchase")?.values());
         for (name, out) in [
             ("x", &mut self.x),
             ("t_x", &mut self.t_x),
@@ -276,7 +262,6 @@ impl SummaryBuilder {
         Ok(ClvSummary {
             unit,
             customer_id,
-            first_purchase: Some(self.first),
             customers,
             monetary: self.monetary,
             refund_total: self.refund_total,
@@ -614,6 +599,39 @@ impl ValidationRows {
     }
 }
 
+/// The validation cohort gathered from the summary query's batches: its
+/// holdout groups and its customers per first purchase day.
+#[derive(Default)]
+struct HoldoutBuilder {
+    counter: validation::HoldoutCounter,
+    first_days: BTreeMap<i32, f64>,
+    holdout_length: Option<f64>,
+}
+
+impl HoldoutBuilder {
+    fn push(&mut self, b: &RecordBatch) -> Result<()> {
+        if b.num_rows() == 0 {
+            return Ok(());
+        }
+        let first = column::<Date32Array>(b, "first_purchase")?;
+        let [x, t_x, age, x_holdout] =
+            ["x", "t_x", "T", "x_holdout"].map(|name| column::<Float64Array>(b, name));
+        let (x, t_x, age, x_holdout) = (x?, t_x?, age?, x_holdout?);
+        let value = |a: &Float64Array, i: usize| if a.is_null(i) { 0.0 } else { a.value(i) };
+        for i in 0..b.num_rows() {
+            let c = Customer::new(value(x, i) as u32, value(t_x, i), value(age, i));
+            self.counter
+                .add(&c, value(x_holdout, i))
+                .map_err(|e| Error::Invalid(format!("clv_summary: {e}")))?;
+            *self.first_days.entry(first.value(i)).or_insert(0.0) += 1.0;
+        }
+        if self.holdout_length.is_none() {
+            self.holdout_length = Some(column::<Float64Array>(b, "duration_holdout")?.value(0));
+        }
+        Ok(())
+    }
+}
+
 impl Engine {
     /// Registers `clv_calibration_rows`, each calibration customer's purchase
     /// days and spend, which the summary query reads.
@@ -637,28 +655,30 @@ impl Engine {
             .await
     }
 
-    /// The BTYD summary of every customer whose first purchase falls in the
-    /// calibration period, with their holdout purchases.
-    pub async fn clv_summary(&self, window: &SummaryWindow) -> Result<ClvSummary> {
+    /// Runs the BTYD summary query of every customer whose first purchase
+    /// falls in the calibration period, with their holdout purchases, and
+    /// hands each batch of rows to `push`. The cohort stays registered as
+    /// `clv_summary_rows` for the validation's tracking curve (which reads
+    /// each customer's id and first purchase day): parked on disk under a
+    /// memory limit, in memory otherwise.
+    async fn summary_batches(
+        &self,
+        window: &SummaryWindow,
+        mut push: impl FnMut(&RecordBatch) -> Result<()>,
+    ) -> Result<()> {
         let params = summary_params(window)?;
         self.clv_calibration(window, &params).await?;
         let sql = render("clv_summary", &params)?;
         if self.bounded() && !self.on_cluster() {
-            // Under a memory limit the rows go to disk as they come, and only
-            // the summary is kept; the validation's tracking curve reads the
-            // cohort (customer_id, first_purchase) back from that file.
-            let mut builder = SummaryBuilder::default();
-            let parked = self
-                .park_sql(&sql, "clv_summary_rows", |b| builder.push(b))
-                .await?;
+            let parked = self.park_sql(&sql, "clv_summary_rows", push).await?;
             self.forget_rows("clv_calibration_rows")?;
-            self.register_park("clv_summary_rows", parked).await?;
-            return timed("summary rows", || builder.finish(window.unit));
+            return self.register_park("clv_summary_rows", parked).await;
         }
         let t = self.collect_sql(&sql).await?;
         self.forget_rows("clv_calibration_rows")?;
-        // The validation's tracking curve reads back the cohort: each
-        // customer's id and first purchase day, nothing more.
+        for b in &t.batches {
+            push(b)?;
+        }
         let columns = [
             t.schema.index_of("customer_id")?,
             t.schema.index_of("first_purchase")?,
@@ -671,8 +691,14 @@ impl Engine {
                 .map(|b| b.project(&columns))
                 .collect::<std::result::Result<_, _>>()?,
         };
-        self.register_rows("clv_summary_rows", &cohort).await?;
-        timed("summary rows", || ClvSummary::from_table(&t, window.unit))
+        self.register_rows("clv_summary_rows", &cohort).await
+    }
+
+    /// The BTYD summary of the calibration cohort, one entry per customer.
+    pub async fn clv_summary(&self, window: &SummaryWindow) -> Result<ClvSummary> {
+        let mut builder = SummaryBuilder::default();
+        self.summary_batches(window, |b| builder.push(b)).await?;
+        timed("summary rows", || builder.finish(window.unit))
     }
 
     /// Fits on the calibration period and compares the forecast with the
@@ -690,47 +716,72 @@ impl Engine {
                 window.holdout_end, window.calibration_end
             )));
         }
-        let summary = self.clv_summary(window).await?;
-        if summary.len() < cfg.min_customers as usize {
+        // The cohort grouped by pattern and holdout purchases: memory for the
+        // groups, not the customers.
+        let mut cohort = HoldoutBuilder::default();
+        self.summary_batches(window, |b| cohort.push(b)).await?;
+        let HoldoutBuilder {
+            counter,
+            first_days,
+            holdout_length,
+        } = cohort;
+        let customers = counter.customers();
+        let groups = timed("holdout groups", || Ok(counter.finish()))?;
+        log::debug!(
+            target: "crm::clv",
+            "validation cohort: {customers} customers, {} patterns, {} groups",
+            groups.patterns.len(),
+            groups.groups.len()
+        );
+        if customers < cfg.min_customers as usize {
             return Err(Error::Invalid(format!(
-                "only {} customers bought up to {}; validation needs at least {} ([clv] min_customers)",
-                summary.len(),
-                window.calibration_end,
-                cfg.min_customers
+                "only {customers} customers bought up to {}; validation needs at least {} ([clv] min_customers)",
+                window.calibration_end, cfg.min_customers
             )));
         }
-        let fit = fit_model(model, &summary, &FitOptions::with_penalizer(cfg.penalizer))?;
-        fit.require_converged()?;
-        let tm = fit.transaction_model().ok_or_else(|| {
+        let not_purchases = || {
             Error::Invalid(format!(
                 "validation compares purchase forecasts: use bgnbd, pareto_nbd or mbgnbd, not {}",
                 model.name()
             ))
-        })?;
+        };
+        let fit = fit_on_patterns(
+            model,
+            customers,
+            || Ok(groups.patterns.clone()),
+            || Err(not_purchases()),
+            &FitOptions::with_penalizer(cfg.penalizer),
+        )?;
+        fit.require_converged()?;
+        let tm = fit.transaction_model().ok_or_else(not_purchases)?;
         let unit = time_unit(window.unit);
-        let horizon = summary.holdout_length;
-        let predicted = crm_clv::clv::expected_purchases_many(tm, &summary.customers, horizon)
-            .map_err(model_error)?;
+        let horizon = holdout_length.unwrap_or(0.0);
+        let patterns: Vec<Customer> = groups.patterns.iter().map(|p| p.customer()).collect();
+        let predicted =
+            crm_clv::clv::expected_purchases_many(tm, &patterns, horizon).map_err(model_error)?;
         let window_units = f64::from(cfg.retention_window_days) / f64::from(window.unit.days());
-        let retention =
-            validation::retention_rate(&summary.customers, window_units).map_err(model_error)?;
+        let retention = groups.retention_rate(window_units).map_err(model_error)?;
         let months = horizon / unit.periods_per_month();
-        let baseline: Vec<f64> = summary
-            .customers
+        let baseline: Vec<f64> = patterns
             .iter()
             .map(|c| validation::baseline_expected_purchases(c, months, retention, unit))
             .collect::<crm_clv::Result<_>>()
             .map_err(model_error)?;
-        let actual = &summary.x_holdout;
-        let freq: Vec<u32> = summary.customers.iter().map(|c| c.frequency).collect();
-        let buckets =
-            validation::holdout_by_frequency(&freq, &predicted, actual).map_err(model_error)?;
-        let base_buckets =
-            validation::holdout_by_frequency(&freq, &baseline, actual).map_err(model_error)?;
-        let grade = validation::grade_top_customers(&predicted, &baseline, actual, cfg.top_share)
+        let buckets = groups.by_frequency(&predicted).map_err(model_error)?;
+        let base_buckets = groups.by_frequency(&baseline).map_err(model_error)?;
+        let grade = groups
+            .grade(&predicted, &baseline, cfg.top_share)
             .map_err(model_error)?;
-        let mae = validation::mae(&predicted, actual).map_err(model_error)?;
-        let rmse = validation::rmse(&predicted, actual).map_err(model_error)?;
+        let (mae, rmse) = groups.errors(&predicted).map_err(model_error)?;
+        let (mae_baseline, rmse_baseline) = groups.errors(&baseline).map_err(model_error)?;
+        let total = |per_pattern: &[f64]| -> f64 {
+            groups
+                .patterns
+                .iter()
+                .zip(per_pattern)
+                .map(|(p, v)| v * p.count as f64)
+                .sum()
+        };
 
         let mut rows = ValidationRows::default();
         for (b, base) in buckets.iter().zip(&base_buckets) {
@@ -745,7 +796,7 @@ impl Engine {
                 None,
             );
         }
-        for (date, pred, act) in self.clv_tracking(&summary, tm, window).await? {
+        for (date, pred, act) in self.clv_tracking(&first_days, tm, window).await? {
             let phase = if date <= window.calibration_end {
                 "calibration"
             } else {
@@ -762,28 +813,22 @@ impl Engine {
                 Some(phase.into()),
             );
         }
-        let total_predicted: f64 = predicted.iter().sum();
-        let total_actual: f64 = actual.iter().sum();
+        let total_predicted = total(&predicted);
+        let total_actual = groups.total_actual();
         rows.push(
             "metric",
             "holdout_purchases".into(),
-            Some(summary.len() as i64),
+            Some(customers as i64),
             Some(total_predicted),
             Some(total_actual),
-            Some(baseline.iter().sum()),
+            Some(total(&baseline)),
             None,
             None,
         );
         rows.metric("mae", mae);
         rows.metric("rmse", rmse);
-        rows.metric(
-            "mae_baseline",
-            validation::mae(&baseline, actual).map_err(model_error)?,
-        );
-        rows.metric(
-            "rmse_baseline",
-            validation::rmse(&baseline, actual).map_err(model_error)?,
-        );
+        rows.metric("mae_baseline", mae_baseline);
+        rows.metric("rmse_baseline", rmse_baseline);
         rows.metric("retention_rate", retention);
         rows.metric("top_share", cfg.top_share);
         rows.metric("model_capture", grade.model_capture);
@@ -810,7 +855,7 @@ impl Engine {
             Some(format!(
                 "{} fitted on {} customers to {}, holdout to {} ({} {}s)",
                 model.name(),
-                summary.len(),
+                customers,
                 window.calibration_end,
                 window.holdout_end,
                 horizon,
@@ -837,14 +882,11 @@ impl Engine {
     /// over customers from their first purchase, and what they actually did.
     async fn clv_tracking(
         &self,
-        summary: &ClvSummary,
+        cohorts: &BTreeMap<i32, f64>,
         tm: &dyn TransactionModel,
         window: &SummaryWindow,
     ) -> Result<Vec<(NaiveDate, f64, f64)>> {
-        let Some(first) = &summary.first_purchase else {
-            return Ok(Vec::new());
-        };
-        let Some(&start) = first.iter().min() else {
+        let Some(&start) = cohorts.keys().next() else {
             return Ok(Vec::new());
         };
         let params = summary_params(window)?;
@@ -856,10 +898,6 @@ impl Engine {
             for i in 0..b.num_rows() {
                 *actual_by_day.entry(d.value(i)).or_insert(0.0) += n.value(i) as f64;
             }
-        }
-        let mut cohorts: BTreeMap<i32, f64> = BTreeMap::new();
-        for d in first {
-            *cohorts.entry(*d).or_insert(0.0) += 1.0;
         }
         let end = epoch_days(window.holdout_end);
         let cal_end = epoch_days(window.calibration_end);
