@@ -209,9 +209,13 @@ impl Engine {
         self.materialize("rfm_base", &base_sql).await?;
         let scores_query = match cfg.method {
             // The window function holds every customer's row at once, outside
-            // the memory pool; under a limit the scores come from spillable
-            // counts per distinct value instead (the same numbers).
-            ScoreMethod::Quantile if self.bounded() => "rfm_scores_quantile_bounded",
+            // the memory pool, and yields them as one batch; under a limit, and
+            // on a cluster (where one task would hold them and one message
+            // carry them), the scores come from spillable counts per distinct
+            // value instead: the same numbers.
+            ScoreMethod::Quantile if self.bounded() || self.on_cluster() => {
+                "rfm_scores_quantile_bounded"
+            }
             ScoreMethod::Quantile => "rfm_scores_quantile",
             ScoreMethod::Thresholds => {
                 self.register_rows("rfm_score_bounds", &score_bounds(cfg)?)
