@@ -77,35 +77,18 @@ fn a_memory_limit_spills_and_changes_no_result() {
 #[test]
 fn rfm_scores_under_a_limit_equal_the_window_scores() {
     let crm = Crm::new();
-    crm.ok(
-        0,
-        &[
-            "gen",
-            "--transactions",
-            "200000",
-            "--end-date",
-            AS_OF,
-            "--seed",
-            "7",
-            "-q",
-        ],
-    );
+    crm.generate("200000", AS_OF, "7");
     let by_segment = crm.file("crm.toml", "[rfm]\nscore_within = \"market_segment\"\n");
     for config in [None, Some(by_segment.to_str().unwrap())] {
         let mut args: Vec<&str> = config.map_or(vec![], |c| vec!["--config", c]);
         args.extend(["rfm", "--as-of", AS_OF, "--per-customer", "--format", "csv"]);
         let free = crm.ok(0, &args);
-        let out = crm
-            .command()
-            .args(["--memory-limit", "80MiB", "-vv"])
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let limited: Vec<&str> = ["--memory-limit", "80MiB", "-vv"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let out = crm.run(&limited);
+        assert!(out.status.success(), "{out:?}");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("rfm_scores_quantile_bounded"),
             "the bounded scores ran"
