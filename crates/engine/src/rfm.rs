@@ -12,6 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{Days, NaiveDate};
 use crm_core::rfm::{RfmConfig, ScoreMethod, ScoreWithin};
 use datafusion::datasource::MemTable;
+use futures::StreamExt;
 
 use crate::error::{Error, Result};
 use crate::queries::render;
@@ -119,8 +120,22 @@ impl Engine {
         let planned: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let plan = df.create_physical_plan().await?;
         let name = crate::queries::query_name(sql);
-        let collected =
-            datafusion::physical_plan::collect(Arc::clone(&plan), self.context().task_ctx()).await;
+        // Each batch is compacted as it arrives: a batch that points into
+        // larger buffers (string views, slices; on a cluster, every batch
+        // fetched over Arrow IPC carries those buffers whole) is let go at
+        // once rather than held until the last one is in.
+        let collected = async {
+            let mut stream = datafusion::physical_plan::execute_stream(
+                Arc::clone(&plan),
+                self.context().task_ctx(),
+            )?;
+            let mut batches = Vec::new();
+            while let Some(b) = stream.next().await {
+                batches.push(crate::compact::compact(b?)?);
+            }
+            Ok::<_, Error>(batches)
+        }
+        .await;
         if log::log_enabled!(target: "crm::plan", log::Level::Trace) {
             log::trace!(
                 target: "crm::plan",
@@ -134,10 +149,7 @@ impl Engine {
         let batches = collected
             .inspect_err(|e| {
                 log::debug!(target: "crm::query", "{name}: failed after {:.2} s: {e}", started.elapsed().as_secs_f64())
-            })?
-            .into_iter()
-            .map(crate::compact::compact)
-            .collect::<Result<Vec<_>>>()?;
+            })?;
         self.spill().add_plan(&plan);
         // Execution may relax nullability against the plan; the batches' own
         // schema is the one a MemTable over them must carry.
