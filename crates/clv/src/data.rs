@@ -120,24 +120,28 @@ pub fn compress_customers(customers: &[Customer]) -> Result<Vec<RfmPattern>> {
         keys.sort_unstable();
     }
     let mut patterns: Vec<RfmPattern> = Vec::new();
-    for (x, tx, t) in keys {
-        match patterns.last_mut() {
-            Some(last)
-                if last.frequency == x
-                    && last.recency.to_bits() == tx
-                    && last.age.to_bits() == t =>
-            {
-                last.count += 1;
-            }
-            _ => patterns.push(RfmPattern {
-                frequency: x,
-                recency: f64::from_bits(tx),
-                age: f64::from_bits(t),
-                count: 1,
-            }),
-        }
+    for key in keys {
+        push_pattern(&mut patterns, key, 1);
     }
     Ok(patterns)
+}
+
+/// Adds `count` customers of pattern `key` to `patterns`, which are built
+/// from keys in sorted order: a run of equal keys makes one pattern.
+pub(crate) fn push_pattern(patterns: &mut Vec<RfmPattern>, (x, tx, t): PatternKey, count: u64) {
+    match patterns.last_mut() {
+        Some(last)
+            if last.frequency == x && last.recency.to_bits() == tx && last.age.to_bits() == t =>
+        {
+            last.count += count;
+        }
+        _ => patterns.push(RfmPattern {
+            frequency: x,
+            recency: f64::from_bits(tx),
+            age: f64::from_bits(t),
+            count,
+        }),
+    }
 }
 
 /// Compresses customers into patterns one at a time, for summaries read in

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::clv::TimeUnit;
-use crate::data::{Customer, PatternKey, RfmPattern, pattern_key};
+use crate::data::{Customer, PatternKey, RfmPattern, pattern_key, push_pattern};
 use crate::{Error, Result};
 
 /// Calibration frequencies 0..=6 get a bucket each; 7 and above are pooled, as in FHL 2005.
@@ -377,22 +377,8 @@ impl HoldoutCounter {
         let mut keys: Vec<((PatternKey, u64), u64)> = self.counts.into_iter().collect();
         keys.sort_unstable_by_key(|(k, _)| *k);
         let mut out = HoldoutGroups::default();
-        for (((x, tx, t), actual), customers) in keys {
-            match out.patterns.last_mut() {
-                Some(last)
-                    if last.frequency == x
-                        && last.recency.to_bits() == tx
-                        && last.age.to_bits() == t =>
-                {
-                    last.count += customers;
-                }
-                _ => out.patterns.push(RfmPattern {
-                    frequency: x,
-                    recency: f64::from_bits(tx),
-                    age: f64::from_bits(t),
-                    count: customers,
-                }),
-            }
+        for ((key, actual), customers) in keys {
+            push_pattern(&mut out.patterns, key, customers);
             out.groups.push(HoldoutGroup {
                 pattern: out.patterns.len() - 1,
                 actual: f64::from_bits(actual),
