@@ -359,7 +359,7 @@ impl HoldoutCounter {
             });
         }
         self.customers += 1;
-        // +0.0 for -0.0 (excluded above) and 0.0 alike.
+        // -0.0 passes the check above; adding +0.0 makes it 0.0, one key with 0.0.
         let actual = actual + 0.0;
         *self
             .counts
