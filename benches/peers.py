@@ -216,6 +216,7 @@ class DuckFunnel:
             (3, 'yellow', false, false, true,  false, NULL),
             (4, 'yellow', false, false, false, true,  NULL))
             AS r(rule_no, colour, fail_active_interest, fail_no_overdue, fail_portrait, fail_contact, warm)""")
+        c.execute(f"CREATE TABLE traffic_light_colours AS {render('traffic_light_colours', {})}")
         c.execute("""CREATE TABLE manager_summary_norms (metric VARCHAR, team VARCHAR, manager_id VARCHAR,
             unacceptable DOUBLE, goal DOUBLE, higher_is_better BOOLEAN)""")
         c.execute("CREATE VIEW manager_summary_managers AS SELECT manager_id, team FROM managers")
@@ -262,7 +263,8 @@ class DuckFunnel:
             warm_start = day + dt.timedelta(days=1) - dt.timedelta(days=90)
             self.table(f"traffic_light_{side}", render("traffic_light", {
                 "as_of": day.isoformat(), "as_of_end": ts_lit(day + dt.timedelta(days=1)),
-                "warm_start": ts_lit(warm_start), "warm_days": "90"}))
+                "warm_start": ts_lit(warm_start), "warm_days": "90",
+                "funnel_interest": "funnel_interest_now"}))
             self.table(f"funnel_interest_{side}", "SELECT * FROM funnel_interest_now")
             self.table(f"manager_metrics_{side}", render("manager_metrics", {
                 "traffic_light": f"traffic_light_{side}", "funnel_interest": f"funnel_interest_{side}",
@@ -296,7 +298,9 @@ def duckdb_quality(warehouse, as_of, out_dir):
     f = DuckFunnel(warehouse)
     t = time.perf_counter()
     rows = f.quality(day)
-    f.con.execute(f"COPY traffic_light_now TO '{out_dir}/duck-traffic-light.parquet' (FORMAT parquet)")
+    # Sorted as crm writes it (the query leaves the order to the writer).
+    f.con.execute("COPY (SELECT * FROM traffic_light_now ORDER BY manager_id, customer_id) "
+                  f"TO '{out_dir}/duck-traffic-light.parquet' (FORMAT parquet)")
     emit("duckdb", "quality_month", time.perf_counter() - t, rows)
 
 

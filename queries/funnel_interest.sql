@@ -12,26 +12,35 @@
 --   lost (outcome or a "lost" stage) and it closed by then; open otherwise.
 --   A reopened interest (a stage entered twice) takes its final state.
 -- * Data problems are flagged in `issues`, never dropped.
-WITH hist AS (
+WITH seq AS (
+    -- The entries in one sequence: per interest, the staged ones by
+    -- (entered_at, stage_no), then the lost and unknown ones. A window over
+    -- the whole sequence, not PARTITION BY interest_id, runs in one cheap
+    -- pass; a predecessor counts only when it belongs to the same interest.
+    SELECT
+        interest_id,
+        stage,
+        stage_no,
+        entered_at,
+        LAG(interest_id) OVER w AS prev_interest,
+        LAG(stage_no) OVER w    AS prev_no
+    FROM funnel_entries
+    WINDOW w AS (ORDER BY interest_id, stage_no IS NULL, entered_at, stage_no)
+),
+hist AS (
     SELECT
         interest_id,
         MAX(stage_no)                                   AS max_stage_no,
         BOOL_OR(stage = 'lost')                         AS lost_recorded,
         MIN(entered_at) FILTER (WHERE stage_no = {won_no}) AS won_entered_at,
         COUNT(*) FILTER (WHERE stage IS NULL)           AS unknown_entries,
-        COUNT(*) FILTER (WHERE stage_no IS NOT NULL)
-            > COUNT(DISTINCT stage_no)                  AS reopened
-    FROM funnel_entries
-    GROUP BY interest_id
-),
-ordered AS (
-    SELECT interest_id, BOOL_OR(stage_no < prev_no) AS out_of_order
-    FROM (
-        SELECT interest_id, stage_no,
-               LAG(stage_no) OVER (PARTITION BY interest_id ORDER BY entered_at, stage_no) AS prev_no
-        FROM funnel_entries
-        WHERE stage_no IS NOT NULL
-    ) AS x
+        -- A stage entered twice: the sum of the stages' bits exceeds their
+        -- union (the config allows at most 30 stages).
+        SUM(CAST(1 AS BIGINT) << CAST(stage_no AS BIGINT))
+            > BIT_OR(CAST(1 AS BIGINT) << CAST(stage_no AS BIGINT)) AS reopened,
+        -- A staged entry after a later stage's, by the time entered.
+        BOOL_OR(interest_id = prev_interest AND stage_no < prev_no) AS out_of_order
+    FROM seq
     GROUP BY interest_id
 ),
 base AS (
@@ -55,11 +64,10 @@ base AS (
         h.won_entered_at,
         COALESCE(h.unknown_entries, 0)                   AS unknown_entries,
         COALESCE(h.reopened, false)                      AS reopened,
-        COALESCE(o.out_of_order, false)                  AS out_of_order
+        COALESCE(h.out_of_order, false)                  AS out_of_order
     FROM interests AS i
     LEFT JOIN funnel_stage_map AS m ON m.raw_key = lower(trim(i.stage))
     LEFT JOIN hist AS h ON h.interest_id = i.interest_id
-    LEFT JOIN ordered AS o ON o.interest_id = i.interest_id
     LEFT JOIN funnel_customer_segment AS c ON c.customer_id = i.customer_id
     WHERE i.created_at IS NULL OR i.created_at < {as_of_end}
 ),

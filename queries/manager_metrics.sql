@@ -70,15 +70,29 @@ wide AS (
     LEFT JOIN done_total AS d ON d.manager_id = m.manager_id
     LEFT JOIN deals AS f ON f.manager_id = m.manager_id
 )
-SELECT manager_id, 1 AS ord, 'clients' AS metric, clients AS value FROM wide
-UNION ALL SELECT manager_id, 2, 'green_share', green_share FROM wide
-UNION ALL SELECT manager_id, 3, 'yellow_share', yellow_share FROM wide
-UNION ALL SELECT manager_id, 4, 'red_share', red_share FROM wide
-UNION ALL SELECT manager_id, 5, 'touches_per_client', touches_per_client FROM wide
-UNION ALL SELECT manager_id, 6, 'done_interactions', done_interactions FROM wide
-UNION ALL SELECT manager_id, 7, 'overdue_interactions', overdue_interactions FROM wide
-UNION ALL SELECT manager_id, 8, 'warm_clients', warm_clients FROM wide
-UNION ALL SELECT manager_id, 9, 'open_interests', open_interests FROM wide
-UNION ALL SELECT manager_id, 10, 'conversion', conversion FROM wide
-UNION ALL SELECT manager_id, 11, 'win_rate', win_rate FROM wide
+-- Long form by a cross join with the metric names, so that wide (and the
+-- scans under it) is computed once.
+SELECT
+    w.manager_id,
+    k.ord,
+    k.metric,
+    CASE k.ord
+        WHEN 1 THEN w.clients
+        WHEN 2 THEN w.green_share
+        WHEN 3 THEN w.yellow_share
+        WHEN 4 THEN w.red_share
+        WHEN 5 THEN w.touches_per_client
+        WHEN 6 THEN w.done_interactions
+        WHEN 7 THEN w.overdue_interactions
+        WHEN 8 THEN w.warm_clients
+        WHEN 9 THEN w.open_interests
+        WHEN 10 THEN w.conversion
+        WHEN 11 THEN w.win_rate
+    END AS value
+FROM wide AS w
+CROSS JOIN (VALUES
+    (1, 'clients'), (2, 'green_share'), (3, 'yellow_share'), (4, 'red_share'),
+    (5, 'touches_per_client'), (6, 'done_interactions'), (7, 'overdue_interactions'),
+    (8, 'warm_clients'), (9, 'open_interests'), (10, 'conversion'), (11, 'win_rate')
+) AS k(ord, metric)
 UNION ALL SELECT manager_id, 20, 'interactions_' || kind, n FROM done

@@ -4,7 +4,7 @@
 --
 -- Indicators:
 -- * has_active_interest: the client has an interest open as of the day
---   (funnel_interest_now.outcome = 'open').
+--   ({funnel_interest}.outcome = 'open').
 -- * no_overdue_interaction: no interaction with the client (by anyone)
 --   planned before the end of the as-of day, not cancelled and not done by
 --   then.
@@ -14,7 +14,10 @@
 --   as the loader normalised them.
 -- warm: an open interest, or an interaction done in the last
 -- {warm_days} days. The colour is the first matching rule of
--- traffic_light_rules (rule_no order); no match is green.
+-- traffic_light_rules (rule_no order), looked up by the client's pattern of
+-- failed indicators and warmth in traffic_light_colours; no match is green.
+--
+-- The rows come unordered: the mart writer and the report sort them.
 WITH cfg AS (SELECT * FROM traffic_light_settings),
 owned AS (
     SELECT
@@ -65,7 +68,7 @@ acts AS (
 ),
 open_interests AS (
     SELECT customer_id, COUNT(*) AS open_interests
-    FROM funnel_interest_now
+    FROM {funnel_interest}
     WHERE outcome = 'open' AND customer_id IS NOT NULL
     GROUP BY customer_id
 ),
@@ -78,8 +81,8 @@ scored AS (
         o.present >= o.required                            AS portrait_filled,
         o.contact_filled,
         o.present / NULLIF(o.required, 0)                  AS portrait_share,
-        COALESCE(oi.open_interests, 0) > 0
-            OR a.last_done_at >= {warm_start}              AS warm,
+        COALESCE(COALESCE(oi.open_interests, 0) > 0
+            OR a.last_done_at >= {warm_start}, false)      AS warm,
         CAST(COALESCE(a.overdue_interactions, 0) AS BIGINT) AS overdue_interactions,
         CAST(COALESCE(oi.open_interests, 0) AS BIGINT)      AS open_interests,
         a.last_done_at                                      AS last_touch_at
@@ -87,38 +90,36 @@ scored AS (
     LEFT JOIN acts AS a ON a.customer_id = o.customer_id
     LEFT JOIN open_interests AS oi ON oi.customer_id = o.customer_id
 ),
-matched AS (
-    SELECT s.customer_id, MIN(r.rule_no) AS rule_no
+keyed AS (
+    -- The client's pattern: one bit per failed indicator, and warmth.
+    SELECT
+        s.*,
+          CASE WHEN s.has_active_interest    THEN 0 ELSE 1 END
+        + CASE WHEN s.no_overdue_interaction THEN 0 ELSE 2 END
+        + CASE WHEN s.portrait_filled        THEN 0 ELSE 4 END
+        + CASE WHEN s.contact_filled         THEN 0 ELSE 8 END
+        + CASE WHEN s.warm                   THEN 16 ELSE 0 END AS pattern
     FROM scored AS s
-    JOIN traffic_light_rules AS r
-      ON (NOT r.fail_active_interest OR NOT s.has_active_interest)
-     AND (NOT r.fail_no_overdue OR NOT s.no_overdue_interaction)
-     AND (NOT r.fail_portrait OR NOT s.portrait_filled)
-     AND (NOT r.fail_contact OR NOT s.contact_filled)
-     AND (r.warm IS NULL OR r.warm = COALESCE(s.warm, false))
-    GROUP BY s.customer_id
 )
 SELECT
     s.manager_id,
     s.customer_id,
-    CAST(COALESCE(r.colour, 'green') AS VARCHAR)           AS colour,
+    CAST(COALESCE(c.colour, 'green') AS VARCHAR)           AS colour,
     s.has_active_interest,
     s.no_overdue_interaction,
     s.portrait_filled,
     s.contact_filled,
     CAST(s.portrait_share AS DOUBLE)                        AS portrait_share,
-    COALESCE(s.warm, false)                                 AS warm,
+    s.warm,
     CAST(concat_ws(', ',
         CASE WHEN NOT s.has_active_interest THEN 'has_active_interest' END,
         CASE WHEN NOT s.no_overdue_interaction THEN 'no_overdue_interaction' END,
         CASE WHEN NOT s.portrait_filled THEN 'portrait_filled' END,
         CASE WHEN NOT s.contact_filled THEN 'contact_filled' END
     ) AS VARCHAR)                                           AS failed,
-    CAST(m.rule_no AS INT)                                  AS rule_no,
+    CAST(c.rule_no AS INT)                                  AS rule_no,
     s.overdue_interactions,
     s.open_interests,
     s.last_touch_at
-FROM scored AS s
-LEFT JOIN matched AS m ON m.customer_id = s.customer_id
-LEFT JOIN traffic_light_rules AS r ON r.rule_no = m.rule_no
-ORDER BY s.manager_id, s.customer_id
+FROM keyed AS s
+LEFT JOIN traffic_light_colours AS c ON c.pattern = s.pattern

@@ -104,6 +104,9 @@ impl Period {
     }
 }
 
+/// The order of the traffic light's rows in the mart and the report.
+const TRAFFIC_LIGHT_ORDER: &str = "manager_id, customer_id";
+
 /// A funnel report as of one date.
 #[derive(Debug, Clone)]
 pub struct FunnelReport {
@@ -158,6 +161,24 @@ impl Engine {
     /// the `funnel_interest` rows as `funnel_interest_now`, with
     /// `funnel_reach` over them (parked on disk under a memory limit).
     async fn prepare_funnel(&self, as_of: NaiveDate, cfg: &FunnelConfig) -> Result<()> {
+        self.prepare_interests(as_of, cfg, "funnel_interest_now", true)
+            .await
+    }
+
+    /// Registers the stage lookups and the `funnel_interest` rows as of
+    /// `as_of` as `interests`, with `funnel_reach` over them when `reach`
+    /// (only for `funnel_interest_now`, which it reads). Rows already
+    /// computed for the same day and settings are kept: the nightly run
+    /// asks for today's funnel once for the funnel marts and again for the
+    /// traffic light.
+    async fn prepare_interests(
+        &self,
+        as_of: NaiveDate,
+        cfg: &FunnelConfig,
+        interests: &str,
+        reach: bool,
+    ) -> Result<()> {
+        debug_assert!(!reach || interests == "funnel_interest_now");
         cfg.validate().map_err(Error::Invalid)?;
         for t in [
             crm_core::Table::Interests,
@@ -176,15 +197,30 @@ impl Engine {
             .await?;
         self.register_view("funnel_customer_segment", segments)?;
         let params = funnel_params(as_of, cfg)?;
+        let inputs = format!("{as_of} {cfg:?}");
+        let want_interests = !self.holds(interests, &inputs);
+        let want_reach = reach && !self.holds("funnel_reach", &inputs);
+        if !want_interests && !want_reach {
+            log::debug!(target: "crm::query", "funnel as of {as_of}: already computed");
+            return Ok(());
+        }
         // Materialised once: funnel_interest, funnel_reach and funnel_issues
         // refer to the entries six times between them, and a view would
         // recompute the stage mapping for every reference.
-        self.materialize("funnel_entries", &render("funnel_entries", &params)?)
-            .await?;
-        self.materialize("funnel_interest_now", &render("funnel_interest", &params)?)
-            .await?;
-        self.materialize("funnel_reach", &render("funnel_reach", &params)?)
-            .await?;
+        self.materialize_for(
+            "funnel_entries",
+            &inputs,
+            &render("funnel_entries", &params)?,
+        )
+        .await?;
+        if want_interests {
+            self.materialize_for(interests, &inputs, &render("funnel_interest", &params)?)
+                .await?;
+        }
+        if want_reach {
+            self.materialize_for("funnel_reach", &inputs, &render("funnel_reach", &params)?)
+                .await?;
+        }
         Ok(())
     }
 
@@ -321,10 +357,12 @@ impl Engine {
     }
 
     /// Registers the traffic light as of `as_of` as `name`: one row per
-    /// (owning manager, client).
+    /// (owning manager, client), in no order. The `funnel_interest` rows
+    /// as of that day it reads are registered as `interests`.
     async fn register_traffic_light(
         &self,
         name: &str,
+        interests: &str,
         as_of: NaiveDate,
         funnel: &FunnelConfig,
         cfg: &TrafficLightConfig,
@@ -336,10 +374,16 @@ impl Engine {
             ));
         }
         self.ensure_table(crm_core::Table::Interactions).await?;
-        self.prepare_funnel(as_of, funnel).await?;
+        self.prepare_interests(as_of, funnel, interests, false)
+            .await?;
         self.register_rows("traffic_light_settings", &settings_table(cfg)?)
             .await?;
         self.register_rows("traffic_light_rules", &rules_table(cfg)?)
+            .await?;
+        let colours = self
+            .collect_sql(&render("traffic_light_colours", &[])?)
+            .await?;
+        self.register_rows("traffic_light_colours", &colours)
             .await?;
         let as_of_end = as_of + Days::new(1);
         let warm_start = as_of_end
@@ -350,6 +394,7 @@ impl Engine {
             ("as_of_end", timestamp_literal(as_of_end)),
             ("warm_start", timestamp_literal(warm_start)),
             ("warm_days", cfg.warm_days.to_string()),
+            ("funnel_interest", interests.to_string()),
         ];
         self.materialize(name, &render("traffic_light", &params)?)
             .await
@@ -366,7 +411,7 @@ impl Engine {
     ) -> Result<QualityReport> {
         let summary = self.prepare_quality(as_of, period, funnel, cfg).await?;
         let traffic_light = self
-            .registered_rows("traffic_light_now", Some("manager_id, customer_id"))
+            .registered_rows("traffic_light_now", Some(TRAFFIC_LIGHT_ORDER))
             .await?;
         Ok(QualityReport {
             traffic_light,
@@ -391,21 +436,23 @@ impl Engine {
         let (start, end) = period.window(as_of)?;
         let (prev_start, _) = period.previous(as_of)?;
         let prev_as_of = start.pred_opt().unwrap_or(start);
+        // Today first: in the nightly run, today's funnel is already there.
         for (side, day, from, to) in [
-            ("prev", prev_as_of, prev_start, start),
             ("now", as_of, start, end),
+            ("prev", prev_as_of, prev_start, start),
         ] {
-            self.register_traffic_light(&format!("traffic_light_{side}"), day, funnel, cfg)
-                .await?;
-            // A copy: the next side's funnel replaces funnel_interest_now.
-            self.materialize(
-                &format!("funnel_interest_{side}"),
-                "SELECT * FROM funnel_interest_now",
+            let interests = format!("funnel_interest_{side}");
+            self.register_traffic_light(
+                &format!("traffic_light_{side}"),
+                &interests,
+                day,
+                funnel,
+                cfg,
             )
             .await?;
             let params = vec![
                 ("traffic_light", format!("traffic_light_{side}")),
-                ("funnel_interest", format!("funnel_interest_{side}")),
+                ("funnel_interest", interests),
                 ("start", timestamp_literal(from)),
                 ("end", timestamp_literal(to)),
             ];
@@ -455,12 +502,11 @@ pub async fn nightly_marts(
     if engine.has_table("interests") {
         let stages = engine.funnel_nightly(as_of, &config.funnel).await?;
         out.push(("funnel_stage", MartRows::Rows(stages)));
-        // The traffic light below computes the funnel of the previous period
-        // and then of `as_of` again, so funnel_interest_now holds `as_of`'s
-        // rows when the marts are written either way.
+        // The traffic light below keeps these rows and puts the previous
+        // period's funnel under another name.
         out.push((
             "funnel_interest",
-            MartRows::Registered("funnel_interest_now".into()),
+            MartRows::registered("funnel_interest_now"),
         ));
     }
     if engine.has_table("customers") {
@@ -469,7 +515,10 @@ pub async fn nightly_marts(
             .await?;
         out.push((
             "traffic_light",
-            MartRows::Registered("traffic_light_now".into()),
+            MartRows::Registered {
+                table: "traffic_light_now".into(),
+                order: Some(TRAFFIC_LIGHT_ORDER),
+            },
         ));
         out.push(("manager_summary", MartRows::Rows(summary)));
     }
@@ -699,6 +748,7 @@ mod tests {
         view("funnel_interest_now", "funnel_interest").await;
         view("funnel_reach", "funnel_reach").await;
         view("funnel_selected", "funnel_selected").await;
+        view("traffic_light_colours", "traffic_light_colours").await;
         view("traffic_light_now", "traffic_light").await;
         view("manager_metrics_now", "manager_metrics").await;
         view("manager_metrics_prev", "manager_metrics").await;

@@ -80,8 +80,21 @@ pub enum MartRows {
     /// Rows in memory.
     Rows(Table),
     /// A table the engine registered (rows parked on disk under a memory
-    /// limit), streamed into the mart by a query.
-    Registered(String),
+    /// limit), streamed into the mart by a query, in `order` when given.
+    Registered {
+        table: String,
+        order: Option<&'static str>,
+    },
+}
+
+impl MartRows {
+    /// The rows of a registered table, in the order they come.
+    pub fn registered(table: &str) -> MartRows {
+        MartRows::Registered {
+            table: table.to_string(),
+            order: None,
+        }
+    }
 }
 
 /// Writes each table as that mart's `as_of` partition.
@@ -99,13 +112,14 @@ async fn write_marts(
             MartRows::Rows(t) => (t.num_rows(), MartInput::Batches(t.schema, t.batches), None),
             // Executors cannot hand rows to this process's Delta writer:
             // on a cluster the rows come back first.
-            MartRows::Registered(table) if engine.on_cluster() => {
-                let t = engine.registered_rows(&table, None).await?;
+            MartRows::Registered { table, order } if engine.on_cluster() => {
+                let t = engine.registered_rows(&table, order).await?;
                 (t.num_rows(), MartInput::Batches(t.schema, t.batches), None)
             }
-            MartRows::Registered(table) => {
+            MartRows::Registered { table, order } => {
                 let count = engine.count_rows(&table).await?;
-                let df = engine.sql(&format!("SELECT * FROM {table}")).await?;
+                let order = order.map(|o| format!(" ORDER BY {o}")).unwrap_or_default();
+                let df = engine.sql(&format!("SELECT * FROM {table}{order}")).await?;
                 let state = Arc::new(engine.context().state());
                 let input = MartInput::Plan(df.logical_plan().clone(), state);
                 (count, input, Some(table))
@@ -198,10 +212,7 @@ pub async fn run_nightly(
         as_of,
         &run_id,
         vec![
-            (
-                "rfm_customer",
-                MartRows::Registered("rfm_customer_now".into()),
-            ),
+            ("rfm_customer", MartRows::registered("rfm_customer_now")),
             ("rfm_segment", MartRows::Rows(rfm.segments)),
             ("rfm_migration", MartRows::Rows(migration)),
             ("cohort_retention", MartRows::Rows(cohorts)),
@@ -222,10 +233,7 @@ pub async fn run_nightly(
         Ok(clv) => {
             notes.extend(clv.notes);
             let mut tables = vec![
-                (
-                    "clv_customer",
-                    MartRows::Registered("clv_customer_now".into()),
-                ),
+                ("clv_customer", MartRows::registered("clv_customer_now")),
                 ("clv_segment", MartRows::Rows(clv.segments)),
             ];
             tables.extend(

@@ -154,6 +154,48 @@ impl Engine {
         }
     }
 
+    /// [`Engine::materialize`], skipped when `name` still holds the rows
+    /// of the same `inputs`: a description of everything `sql` reads
+    /// besides the warehouse (dates, settings, and the inputs of the
+    /// materialised tables it reads).
+    pub(crate) async fn materialize_for(&self, name: &str, inputs: &str, sql: &str) -> Result<()> {
+        if self.holds(name, inputs) {
+            log::debug!(target: "crm::query", "{name}: already holds these rows");
+            return Ok(());
+        }
+        self.materialize(name, sql).await?;
+        self.inputs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), inputs.to_string());
+        Ok(())
+    }
+
+    /// True when `name` is registered with the rows of `inputs` (see
+    /// [`Engine::materialize_for`]).
+    pub(crate) fn holds(&self, name: &str, inputs: &str) -> bool {
+        let registered = self
+            .rows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(name);
+        registered
+            && self
+                .inputs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(name)
+                .is_some_and(|i| i == inputs)
+    }
+
+    /// Forgets what `name` was computed from: it is being replaced.
+    pub(crate) fn forget_inputs(&self, name: &str) {
+        self.inputs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+    }
+
     /// Registers parked rows as a table called `name`, or, when there were
     /// none, an empty table of the planned schema.
     pub(crate) async fn register_park(
@@ -179,6 +221,7 @@ impl Engine {
                 datafusion::prelude::ParquetReadOptions::default().file_extension(""),
             )
             .await?;
+        self.forget_inputs(name);
         self.rows
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -39,6 +39,7 @@ queries!(
     "funnel_drill",
     "funnel_issues",
     "traffic_light",
+    "traffic_light_colours",
     "manager_metrics",
     "manager_summary",
     "cohort_retention",

@@ -88,6 +88,7 @@ impl Engine {
         };
         self.context().deregister_table(name)?;
         self.context().register_table(name, provider)?;
+        self.forget_inputs(name);
         self.rows
             .lock()
             .unwrap_or_else(|e| e.into_inner())
