@@ -30,13 +30,21 @@ WITH entry_stats AS (
     GROUP BY e.interest_id, st.stage_no
 ),
 spans AS (
+    -- The entry statistics are the hash join's build side (written first):
+    -- four narrow columns, where the interests carry every column.
     SELECT
-        fi.interest_id, fi.customer_id, fi.manager_id, fi.source, fi.market_segment,
-        fi.created_at, fi.amount, fi.outcome, fi.reached_stage_no, fi.won_at, fi.days_to_win,
-        st.stage_no, st.stage, es.first_at, es.later_first_at
-    FROM funnel_interest_now AS fi
-    JOIN funnel_stages AS st ON st.stage_no <= fi.reached_stage_no
-    LEFT JOIN entry_stats AS es ON es.interest_id = fi.interest_id AND es.stage_no = st.stage_no
+        x.interest_id, x.customer_id, x.manager_id, x.source, x.market_segment,
+        x.created_at, x.amount, x.outcome, x.reached_stage_no, x.won_at, x.days_to_win,
+        x.stage_no, x.stage, es.first_at, es.later_first_at
+    FROM entry_stats AS es
+    RIGHT JOIN (
+        SELECT
+            fi.interest_id, fi.customer_id, fi.manager_id, fi.source, fi.market_segment,
+            fi.created_at, fi.amount, fi.outcome, fi.reached_stage_no, fi.won_at, fi.days_to_win,
+            st.stage_no, st.stage
+        FROM funnel_interest_now AS fi
+        JOIN funnel_stages AS st ON st.stage_no <= fi.reached_stage_no
+    ) AS x ON es.interest_id = x.interest_id AND es.stage_no = x.stage_no
 ),
 shaped AS (
     SELECT
@@ -71,7 +79,5 @@ SELECT
         WHEN first_at IS NOT NULL AND stage_no < reached_stage_no AND left_at >= first_at
         THEN (date_part('epoch', left_at) - date_part('epoch', first_at)) / 86400.0
     END                                                             AS days_in_stage,
-    CASE WHEN stage_no = {won_no} THEN days_to_win END              AS days_to_win,
-    to_char(created_at, '%Y-%m')                                    AS cohort_month,
-    to_char(entered_at, '%Y-%m')                                    AS entry_month
+    CASE WHEN stage_no = {won_no} THEN days_to_win END              AS days_to_win
 FROM shaped

@@ -10,7 +10,9 @@ SELECT
         WHEN 'manager' THEN COALESCE(r.manager_id, '(none)')
         WHEN 'source'  THEN COALESCE(r.source, '(none)')
         WHEN 'segment' THEN COALESCE(r.market_segment, '(none)')
-        WHEN 'month'   THEN COALESCE(CASE '{mode}' WHEN 'cohort' THEN r.cohort_month ELSE r.entry_month END, '(none)')
+        WHEN 'month'   THEN COALESCE(
+            to_char(CASE '{mode}' WHEN 'cohort' THEN r.created_at ELSE r.entered_at END, '%Y-%m'),
+            '(none)')
         ELSE 'all'
     END AS VARCHAR) AS grp
 FROM funnel_reach AS r
