@@ -32,9 +32,6 @@ done AS (
       AND COALESCE(completed_at, CASE WHEN lower(status) = 'done' THEN planned_at END) < {end}
     GROUP BY manager_id, COALESCE(lower(kind), '(none)')
 ),
-done_total AS (
-    SELECT manager_id, SUM(n) AS n FROM done GROUP BY manager_id
-),
 deals AS (
     SELECT
         manager_id,
@@ -46,36 +43,54 @@ deals AS (
     WHERE manager_id IS NOT NULL
     GROUP BY manager_id
 ),
-managers_seen AS (
-    SELECT manager_id FROM tl
-    UNION SELECT manager_id FROM done_total
-    UNION SELECT manager_id FROM deals
+done_by_kind AS (
+    -- Each kind beside the manager's total, so that the interactions are
+    -- scanned once (a CTE referenced twice would be computed twice).
+    SELECT
+        manager_id,
+        kind,
+        n,
+        SUM(n) OVER (PARTITION BY manager_id)                    AS total,
+        ROW_NUMBER() OVER (PARTITION BY manager_id ORDER BY kind) AS kind_no
+    FROM done
 ),
 wide AS (
+    -- One row per (manager, kind of done interaction); a manager without
+    -- any has one row with kind NULL. Every manager in any input is here.
     SELECT
-        m.manager_id,
-        COALESCE(tl.clients, 0)                           AS clients,
-        tl.green / NULLIF(tl.clients, 0)                  AS green_share,
-        tl.yellow / NULLIF(tl.clients, 0)                 AS yellow_share,
-        tl.red / NULLIF(tl.clients, 0)                    AS red_share,
-        COALESCE(d.n, 0) / NULLIF(tl.clients, 0)          AS touches_per_client,
-        COALESCE(d.n, 0)                                  AS done_interactions,
-        COALESCE(tl.overdue_interactions, 0)              AS overdue_interactions,
-        COALESCE(tl.warm_clients, 0)                      AS warm_clients,
-        COALESCE(tl.open_interests, 0)                    AS open_interests,
-        f.created_won / NULLIF(f.created, 0)              AS conversion,
-        f.closed_won / NULLIF(f.closed_won + f.closed_lost, 0) AS win_rate
-    FROM managers_seen AS m
-    LEFT JOIN tl ON tl.manager_id = m.manager_id
-    LEFT JOIN done_total AS d ON d.manager_id = m.manager_id
-    LEFT JOIN deals AS f ON f.manager_id = m.manager_id
+        COALESCE(m.manager_id, d.manager_id)              AS manager_id,
+        d.kind,
+        d.n,
+        COALESCE(d.kind_no, 1)                            AS kind_no,
+        COALESCE(m.clients, 0)                            AS clients,
+        m.green / NULLIF(m.clients, 0)                    AS green_share,
+        m.yellow / NULLIF(m.clients, 0)                   AS yellow_share,
+        m.red / NULLIF(m.clients, 0)                      AS red_share,
+        COALESCE(d.total, 0) / NULLIF(m.clients, 0)       AS touches_per_client,
+        COALESCE(d.total, 0)                              AS done_interactions,
+        COALESCE(m.overdue_interactions, 0)               AS overdue_interactions,
+        COALESCE(m.warm_clients, 0)                       AS warm_clients,
+        COALESCE(m.open_interests, 0)                     AS open_interests,
+        m.created_won / NULLIF(m.created, 0)              AS conversion,
+        m.closed_won / NULLIF(m.closed_won + m.closed_lost, 0) AS win_rate
+    FROM (
+        SELECT
+            COALESCE(tl.manager_id, f.manager_id) AS manager_id,
+            tl.clients, tl.green, tl.yellow, tl.red, tl.warm_clients,
+            tl.overdue_interactions, tl.open_interests,
+            f.created, f.created_won, f.closed_won, f.closed_lost
+        FROM tl
+        FULL OUTER JOIN deals AS f ON f.manager_id = tl.manager_id
+    ) AS m
+    FULL OUTER JOIN done_by_kind AS d ON d.manager_id = m.manager_id
 )
 -- Long form by a cross join with the metric names, so that wide (and the
--- scans under it) is computed once.
+-- scans under it) is computed once: the manager's figures from its first
+-- row, one interactions_<kind> figure from each row with a kind.
 SELECT
     w.manager_id,
     k.ord,
-    k.metric,
+    CASE WHEN k.ord = 20 THEN 'interactions_' || w.kind ELSE k.metric END AS metric,
     CASE k.ord
         WHEN 1 THEN w.clients
         WHEN 2 THEN w.green_share
@@ -88,11 +103,13 @@ SELECT
         WHEN 9 THEN w.open_interests
         WHEN 10 THEN w.conversion
         WHEN 11 THEN w.win_rate
+        WHEN 20 THEN w.n
     END AS value
 FROM wide AS w
 CROSS JOIN (VALUES
     (1, 'clients'), (2, 'green_share'), (3, 'yellow_share'), (4, 'red_share'),
     (5, 'touches_per_client'), (6, 'done_interactions'), (7, 'overdue_interactions'),
-    (8, 'warm_clients'), (9, 'open_interests'), (10, 'conversion'), (11, 'win_rate')
+    (8, 'warm_clients'), (9, 'open_interests'), (10, 'conversion'), (11, 'win_rate'),
+    (20, 'interactions')
 ) AS k(ord, metric)
-UNION ALL SELECT manager_id, 20, 'interactions_' || kind, n FROM done
+WHERE CASE WHEN k.ord = 20 THEN w.kind IS NOT NULL ELSE w.kind_no = 1 END
