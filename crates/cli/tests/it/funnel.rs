@@ -272,38 +272,41 @@ fn grouping_by_manager_and_source_splits_the_same_interests() {
 fn grouping_by_month_takes_the_creation_month_or_the_entry_month() {
     let crm = Crm::new();
     load_interests(&crm, true);
+    let entered_by_month = |mode: &str, expected: &[(&str, [&str; 5])]| {
+        let f = funnel(&crm, &["--by", "month", "--mode", mode]);
+        for (month, entered) in expected {
+            assert_eq!(
+                f.column_where("entered", "group", month),
+                entered,
+                "{mode} {month}"
+            );
+        }
+        f
+    };
     // Cohort: the month each interest was created. March holds I4, I5 and
     // I13 (created 03-25, qualified 04-02).
-    let c = funnel(&crm, &["--by", "month", "--mode", "cohort"]);
-    for (month, entered) in [
-        ("2024-01", ["1", "1", "1", "1", "1"]),
-        ("2024-02", ["2", "1", "0", "0", "0"]),
-        ("2024-03", ["3", "3", "2", "1", "0"]),
-        ("2024-04", ["2", "2", "2", "1", "1"]),
-        ("2024-05", ["4", "3", "2", "1", "1"]),
-    ] {
-        assert_eq!(
-            c.column_where("entered", "group", month),
-            entered,
-            "{month}"
-        );
-    }
+    let c = entered_by_month(
+        "cohort",
+        &[
+            ("2024-01", ["1", "1", "1", "1", "1"]),
+            ("2024-02", ["2", "1", "0", "0", "0"]),
+            ("2024-03", ["3", "3", "2", "1", "0"]),
+            ("2024-04", ["2", "2", "2", "1", "1"]),
+            ("2024-05", ["4", "3", "2", "1", "1"]),
+        ],
+    );
     assert_eq!(c.column_where("entered", "group", "2024-06")[0], "1");
     // Activity: the month of each entry. I13's qualification moves to April;
     // I5's skipped proposal is implied on its negotiation day (03-05); I9
     // (no history, won before created) enters everything in May.
-    let a = funnel(&crm, &["--by", "month", "--mode", "activity"]);
-    for (month, entered) in [
-        ("2024-03", ["3", "2", "2", "1", "0"]),
-        ("2024-04", ["2", "3", "2", "1", "1"]),
-        ("2024-05", ["4", "3", "2", "1", "1"]),
-    ] {
-        assert_eq!(
-            a.column_where("entered", "group", month),
-            entered,
-            "{month}"
-        );
-    }
+    entered_by_month(
+        "activity",
+        &[
+            ("2024-03", ["3", "2", "2", "1", "0"]),
+            ("2024-04", ["2", "3", "2", "1", "1"]),
+            ("2024-05", ["4", "3", "2", "1", "1"]),
+        ],
+    );
 }
 
 #[test]
