@@ -18,6 +18,16 @@ use crate::session::Engine;
 
 type ParkWriter = std::io::BufWriter<Box<dyn SpillWriter>>;
 
+/// A table of rows the engine registered: the file they are parked in (none
+/// when held in memory), and what `materialize_for` computed them from (none
+/// for rows registered otherwise; registering the name again forgets it).
+#[derive(Default)]
+pub(crate) struct Held {
+    /// Held, not read: the file is deleted when the last handle goes.
+    pub _file: Option<Arc<dyn SpillFile>>,
+    pub inputs: Option<String>,
+}
+
 /// A query's rows in a temporary file, deleted when the last handle goes.
 pub(crate) struct Parked {
     pub file: Arc<dyn SpillFile>,
@@ -164,36 +174,25 @@ impl Engine {
             return Ok(());
         }
         self.materialize(name, sql).await?;
-        self.inputs
+        if let Some(held) = self
+            .rows
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_string(), inputs.to_string());
+            .get_mut(name)
+        {
+            held.inputs = Some(inputs.to_string());
+        }
         Ok(())
     }
 
     /// True when `name` is registered with the rows of `inputs` (see
     /// [`Engine::materialize_for`]).
     pub(crate) fn holds(&self, name: &str, inputs: &str) -> bool {
-        let registered = self
-            .rows
+        self.rows
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .contains_key(name);
-        registered
-            && self
-                .inputs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(name)
-                .is_some_and(|i| i == inputs)
-    }
-
-    /// Forgets what `name` was computed from: it is being replaced.
-    pub(crate) fn forget_inputs(&self, name: &str) {
-        self.inputs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(name);
+            .get(name)
+            .is_some_and(|h| h.inputs.as_deref() == Some(inputs))
     }
 
     /// Registers parked rows as a table called `name`, or, when there were
@@ -221,11 +220,13 @@ impl Engine {
                 datafusion::prelude::ParquetReadOptions::default().file_extension(""),
             )
             .await?;
-        self.forget_inputs(name);
-        self.rows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_string(), Some(parked.file));
+        self.rows.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            name.to_string(),
+            Held {
+                _file: Some(parked.file),
+                inputs: None,
+            },
+        );
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ use datafusion::datasource::MemTable;
 use futures::StreamExt;
 
 use crate::error::{Error, Result};
+use crate::park::Held;
 use crate::queries::render;
 use crate::queries::timestamp_literal;
 use crate::session::Engine;
@@ -88,11 +89,10 @@ impl Engine {
         };
         self.context().deregister_table(name)?;
         self.context().register_table(name, provider)?;
-        self.forget_inputs(name);
         self.rows
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_string(), None);
+            .insert(name.to_string(), Held::default());
         Ok(())
     }
 

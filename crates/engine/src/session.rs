@@ -87,14 +87,8 @@ pub struct Engine {
     warehouse: Warehouse,
     spill: Arc<SpillTotals>,
     tables: Vec<String>,
-    /// Names registered by `register_rows`, for [`Engine::release_rows`],
-    /// with the temporary file of rows parked on disk (see `register_parked`).
-    pub(crate) rows: std::sync::Mutex<
-        std::collections::BTreeMap<String, Option<Arc<dyn datafusion::execution::SpillFile>>>,
-    >,
-    /// What each table of `rows` materialised by `materialize_for` was
-    /// computed from, so that a step asked for the same rows again skips it.
-    pub(crate) inputs: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    /// Names registered by `register_rows`, for [`Engine::release_rows`].
+    pub(crate) rows: std::sync::Mutex<std::collections::BTreeMap<String, crate::park::Held>>,
     /// Set on a cluster: where materialised rows go.
     scratch: Option<Scratch>,
     /// True under a memory limit: rows with one per customer or interest
@@ -182,7 +176,6 @@ impl Engine {
             spill: Arc::default(),
             tables: Vec::new(),
             rows: Default::default(),
-            inputs: Default::default(),
             scratch,
             bounded: opts.memory_limit.is_some(),
         };
