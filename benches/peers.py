@@ -151,8 +151,9 @@ def polars_floor(warehouse, out):
 #
 # The peer binds the same parameters and registers the same lookup tables as
 # crates/engine/src/funnel.rs (default [funnel] and [traffic_light] config),
-# so DuckDB executes exactly the SQL crm executes. One dialect difference is
-# rewritten: DataFusion's to_char(ts, fmt) is DuckDB's strftime(ts, fmt).
+# so DuckDB executes exactly the SQL crm executes. Two dialect differences are
+# rewritten: DataFusion's to_char(ts, fmt) is DuckDB's strftime(ts, fmt), and
+# crm's prev_row(x) window function is LAG(x).
 
 QUERIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "queries")
 FUNNEL_STAGES = ["lead", "qualified", "proposal", "negotiation", "won"]
@@ -176,7 +177,8 @@ def render(name, params):
     left = re.search(r"\{[a-z_]+\}", sql)
     if left:
         sys.exit(f"query {name}: parameter {left.group(0)} is not bound")
-    return sql.replace("to_char(", "strftime(")
+    # crm's prev_row(x) is LAG(x), computed over the whole partition at once.
+    return sql.replace("to_char(", "strftime(").replace("prev_row(", "LAG(")
 
 
 def ts_lit(d):

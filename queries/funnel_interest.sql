@@ -17,13 +17,15 @@ WITH seq AS (
     -- (entered_at, stage_no), then the lost and unknown ones. A window over
     -- the whole sequence, not PARTITION BY interest_id, runs in one cheap
     -- pass; a predecessor counts only when it belongs to the same interest.
+    -- prev_row is LAG computed over the whole sequence at once
+    -- (crates/engine/src/functions.rs).
     SELECT
         interest_id,
         stage,
         stage_no,
         entered_at,
-        LAG(interest_id) OVER w AS prev_interest,
-        LAG(stage_no) OVER w    AS prev_no
+        prev_row(interest_id) OVER w AS prev_interest,
+        prev_row(stage_no) OVER w    AS prev_no
     FROM funnel_entries
     WINDOW w AS (ORDER BY interest_id, stage_no IS NULL, entered_at, stage_no)
 ),

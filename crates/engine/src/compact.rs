@@ -29,6 +29,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::windows::WindowAggExec;
 use datafusion::physical_plan::{
     ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties,
     ReplaceChildrenOptions,
@@ -179,7 +180,8 @@ pub(crate) fn slices(batch: &RecordBatch, rows: usize) -> impl Iterator<Item = R
 }
 
 /// Puts a [`CompactExec`] under every [`SortExec`], so that a sort reserves
-/// what its input batches hold rather than what they point into.
+/// what its input batches hold rather than what they point into, and over
+/// every [`WindowAggExec`], which emits a whole partition as one batch.
 #[derive(Debug, Default)]
 pub struct CompactBeforeSort;
 
@@ -190,19 +192,34 @@ impl PhysicalOptimizerRule for CompactBeforeSort {
         _config: &ConfigOptions,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
         plan.transform_up(|node| {
-            let Some(sort) = node.downcast_ref::<SortExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            if sort.input().is::<CompactExec>() {
+            if node.is::<CompactExec>() {
                 return Ok(Transformed::no(node));
             }
-            let input: Arc<dyn ExecutionPlan> =
-                Arc::new(CompactExec::new(Arc::clone(sort.input())));
-            let sorted = Arc::clone(&node).replace_children(
-                vec![input],
+            let is_sort = node.is::<SortExec>();
+            // A window over whole partitions (WindowAggExec) emits each
+            // partition as one batch: its reader gets it in batch_size slices.
+            let wants_compact = |child: &Arc<dyn ExecutionPlan>| {
+                !child.is::<CompactExec>() && (is_sort || child.is::<WindowAggExec>())
+            };
+            if !node.children().into_iter().any(wants_compact) {
+                return Ok(Transformed::no(node));
+            }
+            let children = node
+                .children()
+                .into_iter()
+                .map(|child| {
+                    if wants_compact(child) {
+                        Arc::new(CompactExec::new(Arc::clone(child))) as Arc<dyn ExecutionPlan>
+                    } else {
+                        Arc::clone(child)
+                    }
+                })
+                .collect();
+            let compacted = Arc::clone(&node).replace_children(
+                children,
                 ReplaceChildrenOptions::new(ChildrenPropertiesMode::Keep),
             )?;
-            Ok(Transformed::yes(sorted))
+            Ok(Transformed::yes(compacted))
         })
         .map(|t| t.data)
     }

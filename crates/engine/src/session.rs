@@ -22,7 +22,7 @@ use crate::rfm::Table;
 /// How to build a session.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// DataFusion target partitions; 0 = one per core.
+    /// DataFusion target partitions; 0 = [`default_partitions`].
     pub target_partitions: usize,
     /// Bytes the queries may hold before sorts and aggregations spill to disk.
     pub memory_limit: Option<usize>,
@@ -34,6 +34,19 @@ pub struct EngineOptions {
     pub table_versions: Vec<(String, i64)>,
     /// Run the plans on this cluster instead of in this process.
     pub cluster: Option<Cluster>,
+}
+
+/// The target partitions when none are configured: one per core under a
+/// memory limit or on a cluster, two per core otherwise. With two per core
+/// a core that finishes its partition early takes another rather than
+/// idling behind the slowest one, and every hash table is half the size:
+/// on 2 cores `crm funnel` took 2.70 s instead of 3.12 s, `crm quality`
+/// 10.8 s instead of 11.7 s and `crm rfm` (10M transactions) 0.72 s
+/// instead of 0.82 s, at the same CPU time (medians of interleaved runs).
+/// Under a limit more partitions would split the pool into smaller shares.
+pub fn default_partitions(bounded: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if bounded { cores } else { 2 * cores }
 }
 
 impl Default for EngineOptions {
@@ -108,9 +121,11 @@ impl Engine {
         let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("crm", "public");
-        if opts.target_partitions > 0 {
-            config = config.with_target_partitions(opts.target_partitions);
-        }
+        let partitions = match opts.target_partitions {
+            0 => default_partitions(opts.memory_limit.is_some() || opts.cluster.is_some()),
+            n => n,
+        };
+        config = config.with_target_partitions(partitions);
         if let Some(limit) = opts.memory_limit {
             // Each sort sets aside this much to merge its spill files; the
             // default 10 MB per sort would not fit a small limit shared by
