@@ -965,7 +965,7 @@ impl Engine {
             .await?;
         drop(rows);
         if !self.context().table_exist("rfm_customer_now")? {
-            self.rfm(as_of, rfm).await?;
+            self.rfm_customers(as_of, rfm).await?;
         }
         if self.has_table("customers") {
             self.materialize(

@@ -166,8 +166,35 @@ impl Engine {
         Ok(table)
     }
 
-    /// Computes RFM as of `as_of` with the given settings.
+    /// Computes RFM as of `as_of` with the given settings: the per-customer
+    /// rows ([`Engine::rfm_customers`]), the birthdays and the segment summary.
     pub async fn rfm(&self, as_of: NaiveDate, cfg: &RfmConfig) -> Result<RfmResult> {
+        let params = self.rfm_customers(as_of, cfg).await?;
+        let birthdays = if self.has_table("customers") {
+            self.collect_sql(&render("rfm_birthdays", &params)?).await?
+        } else {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("customer_id", DataType::Utf8, true),
+                Field::new("next_birthday", DataType::Date32, true),
+            ]));
+            Table {
+                batches: vec![RecordBatch::new_empty(schema.clone())],
+                schema,
+            }
+        };
+        self.register_rows("rfm_birthdays", &birthdays).await?;
+        let segments = self.collect_sql(&render("rfm_segment", &params)?).await?;
+        Ok(RfmResult { as_of, segments })
+    }
+
+    /// Registers the per-customer RFM rows as of `as_of` as
+    /// `rfm_customer_now` (the `rfm_customer` mart's rows), and returns the
+    /// parameters its queries were rendered with.
+    pub async fn rfm_customers(
+        &self,
+        as_of: NaiveDate,
+        cfg: &RfmConfig,
+    ) -> Result<Vec<(&'static str, String)>> {
         cfg.validate().map_err(Error::Invalid)?;
         let map = cfg
             .segment_map()
@@ -253,21 +280,7 @@ impl Engine {
 
         self.materialize("rfm_customer_now", &render("rfm_customer", &params)?)
             .await?;
-        let birthdays = if self.has_table("customers") {
-            self.collect_sql(&render("rfm_birthdays", &params)?).await?
-        } else {
-            let schema = Arc::new(Schema::new(vec![
-                Field::new("customer_id", DataType::Utf8, true),
-                Field::new("next_birthday", DataType::Date32, true),
-            ]));
-            Table {
-                batches: vec![RecordBatch::new_empty(schema.clone())],
-                schema,
-            }
-        };
-        self.register_rows("rfm_birthdays", &birthdays).await?;
-        let segments = self.collect_sql(&render("rfm_segment", &params)?).await?;
-        Ok(RfmResult { as_of, segments })
+        Ok(params)
     }
 
     /// The migration matrix between two per-customer RFM tables.

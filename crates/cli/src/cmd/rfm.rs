@@ -58,14 +58,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
                     ctx.debug(&format!("read mart {name} for {as_of}"));
                     t
                 }
-                None => {
-                    let r = engine.rfm(as_of, &ctx.config.rfm).await?;
-                    if args.per_customer {
-                        engine.registered_rows("rfm_customer_now", None).await?
-                    } else {
-                        r.segments
-                    }
+                None if args.per_customer => {
+                    engine.rfm_customers(as_of, &ctx.config.rfm).await?;
+                    engine.registered_rows("rfm_customer_now", None).await?
                 }
+                None => engine.rfm(as_of, &ctx.config.rfm).await?.segments,
             };
             print_without(ctx, &t, &[])?;
             ctx.info(&format!("rfm as of {as_of}: {} rows", t.num_rows()));
@@ -79,7 +76,7 @@ async fn customers_at(ctx: &Ctx, engine: &Engine, date: NaiveDate) -> Result<Tab
     Ok(match read_mart(engine, "rfm_customer", date).await? {
         Some(t) => t,
         None => {
-            engine.rfm(date, &ctx.config.rfm).await?;
+            engine.rfm_customers(date, &ctx.config.rfm).await?;
             engine.registered_rows("rfm_customer_now", None).await?
         }
     })
