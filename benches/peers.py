@@ -151,9 +151,8 @@ def polars_floor(warehouse, out):
 #
 # The peer binds the same parameters and registers the same lookup tables as
 # crates/engine/src/funnel.rs (default [funnel] and [traffic_light] config),
-# so DuckDB executes exactly the SQL crm executes. Two dialect differences are
-# rewritten: DataFusion's to_char(ts, fmt) is DuckDB's strftime(ts, fmt), and
-# crm's prev_row(x) window function is LAG(x).
+# so DuckDB executes exactly the SQL crm executes. One dialect difference is
+# rewritten: DataFusion's to_char(ts, fmt) is DuckDB's strftime(ts, fmt).
 
 QUERIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "queries")
 FUNNEL_STAGES = ["lead", "qualified", "proposal", "negotiation", "won"]
@@ -177,8 +176,7 @@ def render(name, params):
     left = re.search(r"\{[a-z_]+\}", sql)
     if left:
         sys.exit(f"query {name}: parameter {left.group(0)} is not bound")
-    # crm's prev_row(x) is LAG(x), computed over the whole partition at once.
-    return sql.replace("to_char(", "strftime(").replace("prev_row(", "LAG(")
+    return sql.replace("to_char(", "strftime(")
 
 
 def ts_lit(d):
@@ -237,6 +235,8 @@ class DuckFunnel:
     def prepare(self, as_of):
         p = self.params(as_of)
         self.view("funnel_entries", render("funnel_entries", p))
+        # A table, as crm materialises it: funnel_interest and funnel_reach both read it.
+        self.table("funnel_entry_stats", render("funnel_entry_stats", p))
         self.table("funnel_interest_now", render("funnel_interest", p))
         self.view("funnel_reach", render("funnel_reach", p))
 

@@ -12,37 +12,45 @@
 --   lost (outcome or a "lost" stage) and it closed by then; open otherwise.
 --   A reopened interest (a stage entered twice) takes its final state.
 -- * Data problems are flagged in `issues`, never dropped.
-WITH seq AS (
-    -- The entries in one sequence: per interest, the staged ones by
-    -- (entered_at, stage_no), then the lost and unknown ones. A window over
-    -- the whole sequence, not PARTITION BY interest_id, runs in one cheap
-    -- pass; a predecessor counts only when it belongs to the same interest.
-    -- prev_row is LAG computed over the whole sequence at once
-    -- (crates/engine/src/functions.rs).
+WITH hist AS (
+    -- Per interest with a history: the staged entries' statistics
+    -- (funnel_entry_stats, one row per stage up to the highest entered) and
+    -- the lost and unknown entries (no stage number).
     SELECT
         interest_id,
-        stage,
-        stage_no,
-        entered_at,
-        prev_row(interest_id) OVER w AS prev_interest,
-        prev_row(stage_no) OVER w    AS prev_no
-    FROM funnel_entries
-    WINDOW w AS (ORDER BY interest_id, stage_no IS NULL, entered_at, stage_no)
-),
-hist AS (
-    SELECT
-        interest_id,
-        MAX(stage_no)                                   AS max_stage_no,
-        BOOL_OR(stage = 'lost')                         AS lost_recorded,
-        MIN(entered_at) FILTER (WHERE stage_no = {won_no}) AS won_entered_at,
-        COUNT(*) FILTER (WHERE stage IS NULL)           AS unknown_entries,
-        -- A stage entered twice: the sum of the stages' bits exceeds their
-        -- union (the config allows at most 30 stages).
-        SUM(CAST(1 AS BIGINT) << CAST(stage_no AS BIGINT))
-            > BIT_OR(CAST(1 AS BIGINT) << CAST(stage_no AS BIGINT)) AS reopened,
-        -- A staged entry after a later stage's, by the time entered.
-        BOOL_OR(interest_id = prev_interest AND stage_no < prev_no) AS out_of_order
-    FROM seq
+        MAX(stage_no)                  AS max_stage_no,
+        BOOL_OR(lost)                  AS lost_recorded,
+        MIN(won_at)                    AS won_entered_at,
+        SUM(unknown)                   AS unknown_entries,
+        -- A stage entered twice.
+        BOOL_OR(entries > 1)           AS reopened,
+        -- A staged entry after a later stage's, by the time entered: sorted
+        -- by (entered_at, stage_no), the stage numbers would go down.
+        BOOL_OR(later_first_at < last_at) AS out_of_order
+    FROM (
+        SELECT
+            interest_id,
+            stage_no,
+            false                                          AS lost,
+            CASE WHEN stage_no = {won_no} THEN first_at END AS won_at,
+            CAST(0 AS BIGINT)                              AS unknown,
+            entries,
+            later_first_at,
+            last_at
+        FROM funnel_entry_stats
+        UNION ALL
+        SELECT
+            interest_id,
+            NULL,
+            stage = 'lost',
+            NULL,
+            CASE WHEN stage IS NULL THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END,
+            CAST(0 AS BIGINT),
+            NULL,
+            NULL
+        FROM funnel_entries
+        WHERE stage_no IS NULL
+    ) AS facts
     GROUP BY interest_id
 ),
 base AS (

@@ -1,6 +1,6 @@
 -- One row per (interest, stage it reached) as of {as_of}: the unit the
 -- funnel counts. Input: funnel_interest_now (the funnel_interest rows) and
--- funnel_entries (the recorded history).
+-- funnel_entry_stats (the recorded history per interest and stage).
 --
 -- * Skipped stages: with imply_skipped_stages ({imply}) every stage up to
 --   the reached one counts as entered; otherwise only recorded stages, the
@@ -14,29 +14,14 @@
 -- * days_in_stage: only for a recorded stage that was left, from its first
 --   entry to the first recorded entry of any later stage (or the win); a
 --   negative span (timestamps out of order) is left out, not clipped.
-WITH entry_stats AS (
-    -- Per (interest, stage): the first recorded entry of that stage, and the
-    -- first recorded entry of any later stage. Each entry counts towards its
-    -- own stage and every earlier one, so one spillable aggregation gives
-    -- both; recorded stages never exceed the reached stage (funnel_interest).
-    SELECT
-        e.interest_id,
-        st.stage_no,
-        MIN(e.entered_at) FILTER (WHERE e.stage_no = st.stage_no) AS first_at,
-        MIN(e.entered_at) FILTER (WHERE e.stage_no > st.stage_no) AS later_first_at
-    FROM funnel_entries AS e
-    JOIN funnel_stages AS st ON st.stage_no <= e.stage_no
-    WHERE e.stage_no IS NOT NULL
-    GROUP BY e.interest_id, st.stage_no
-),
-spans AS (
+WITH spans AS (
     -- The entry statistics are the hash join's build side (written first):
-    -- four narrow columns, where the interests carry every column.
+    -- narrow columns, where the interests carry every column.
     SELECT
         x.interest_id, x.customer_id, x.manager_id, x.source, x.market_segment,
         x.created_at, x.amount, x.outcome, x.reached_stage_no, x.won_at, x.days_to_win,
         x.stage_no, x.stage, es.first_at, es.later_first_at
-    FROM entry_stats AS es
+    FROM funnel_entry_stats AS es
     RIGHT JOIN (
         SELECT
             fi.interest_id, fi.customer_id, fi.manager_id, fi.source, fi.market_segment,

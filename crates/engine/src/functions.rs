@@ -7,12 +7,6 @@
 //!   smaller value. Equal values always get equal scores. Null values get a
 //!   null score and do not count in N.
 //!
-//! - `prev_row(value) OVER (...)`: the value on the previous row of the
-//!   window's partition in its order (null on the first row), as `LAG(value)`.
-//!   DataFusion runs `LAG` row by row, one `ScalarValue` per row, because it
-//!   can run it on unbounded input; `prev_row` shifts the whole partition at
-//!   once, which over millions of rows is an order of magnitude cheaper.
-//!
 //! - `min_by(value, key)`: the aggregate of the value on the row with the
 //!   smallest key (see [`min_by`]).
 //!
@@ -62,10 +56,7 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
 
 /// The window functions crm's SQL uses.
 pub fn window_functions() -> Vec<Arc<WindowUDF>> {
-    vec![
-        Arc::new(WindowUDF::from(TieQuantile::new())),
-        Arc::new(WindowUDF::from(PrevRow::new())),
-    ]
+    vec![Arc::new(WindowUDF::from(TieQuantile::new()))]
 }
 
 /// The aggregate functions crm's SQL uses.
@@ -193,81 +184,6 @@ fn tie_quantile(values: &ArrayRef, levels: i64) -> Result<Int32Array> {
     Ok(scores)
 }
 
-/// `prev_row(value)`: see the module documentation.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct PrevRow {
-    signature: Signature,
-}
-
-impl PrevRow {
-    fn new() -> Self {
-        PrevRow {
-            signature: Signature::any(1, Volatility::Immutable),
-        }
-    }
-}
-
-impl WindowUDFImpl for PrevRow {
-    fn name(&self) -> &str {
-        "prev_row"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn partition_evaluator(
-        &self,
-        _args: PartitionEvaluatorArgs,
-    ) -> Result<Box<dyn PartitionEvaluator>> {
-        Ok(Box::new(PrevRowEvaluator))
-    }
-
-    fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
-        let Some(input) = field_args.input_fields().first() else {
-            return exec_err!("prev_row needs a value");
-        };
-        Ok(Arc::new(Field::new(
-            field_args.name(),
-            input.data_type().clone(),
-            true,
-        )))
-    }
-
-    fn limit_effect(&self, _args: &[Arc<dyn PhysicalExpr>]) -> LimitEffect {
-        LimitEffect::Unknown
-    }
-}
-
-/// Evaluates over the whole partition only (no bounded execution), so that
-/// DataFusion hands it the partition's rows in one piece.
-#[derive(Debug)]
-struct PrevRowEvaluator;
-
-impl PartitionEvaluator for PrevRowEvaluator {
-    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
-        let Some(values) = values.first() else {
-            return exec_err!("prev_row needs a value");
-        };
-        prev_row(values, num_rows)
-    }
-}
-
-/// The values moved down one row: a null first, the last value dropped.
-fn prev_row(values: &ArrayRef, num_rows: usize) -> Result<ArrayRef> {
-    if values.len() != num_rows {
-        return exec_err!("prev_row: {} values for {num_rows} rows", values.len());
-    }
-    if num_rows == 0 {
-        return Ok(Arc::clone(values));
-    }
-    let first = arrow::array::new_null_array(values.data_type(), 1);
-    Ok(arrow::compute::concat(&[
-        first.as_ref(),
-        values.slice(0, num_rows - 1).as_ref(),
-    ])?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,17 +224,5 @@ mod tests {
     #[test]
     fn one_value_scores_one() {
         assert_eq!(scores(StringArray::from(vec!["x"]), 5), vec![Some(1)]);
-    }
-
-    #[test]
-    fn prev_row_moves_values_down_one_row() {
-        let a: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None, Some("c")]));
-        let p = prev_row(&a, 3).unwrap();
-        let p = p.as_any().downcast_ref::<StringArray>().unwrap();
-        assert_eq!(p.iter().collect::<Vec<_>>(), vec![None, Some("a"), None]);
-        let one: ArrayRef = Arc::new(Int64Array::from(vec![7]));
-        assert_eq!(prev_row(&one, 1).unwrap().null_count(), 1);
-        let none: ArrayRef = Arc::new(Int64Array::from(Vec::<i64>::new()));
-        assert_eq!(prev_row(&none, 0).unwrap().len(), 0);
     }
 }

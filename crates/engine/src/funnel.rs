@@ -205,14 +205,12 @@ impl Engine {
             return Ok(());
         }
         // Materialised once: funnel_interest, funnel_reach and funnel_issues
-        // refer to the entries six times between them, and a view would
-        // recompute the stage mapping for every reference.
-        self.materialize_for(
-            "funnel_entries",
-            &inputs,
-            &render("funnel_entries", &params)?,
-        )
-        .await?;
+        // refer to the entries and their statistics several times between
+        // them, and views would recompute them for every reference.
+        for query in ["funnel_entries", "funnel_entry_stats"] {
+            self.materialize_for(query, &inputs, &render(query, &params)?)
+                .await?;
+        }
         if want_interests {
             self.materialize_for(interests, &inputs, &render("funnel_interest", &params)?)
                 .await?;
@@ -748,6 +746,7 @@ mod tests {
         ctx.register_table("funnel_customer_segment", segments.into_view())
             .unwrap();
         view("funnel_entries", "funnel_entries").await;
+        view("funnel_entry_stats", "funnel_entry_stats").await;
         view("funnel_interest_now", "funnel_interest").await;
         view("funnel_reach", "funnel_reach").await;
         view("funnel_selected", "funnel_selected").await;
