@@ -32,6 +32,7 @@ queries!(
     "clv_customer",
     "clv_segment",
     "funnel_entries",
+    "funnel_entries_unstaged",
     "funnel_entry_stats",
     "funnel_interest",
     "funnel_reach",
