@@ -142,6 +142,12 @@ impl Engine {
             // (DataFusion's default above 1 MB). Under a limit the copy
             // would not be accounted for, so the default stays.
             config.options_mut().execution.sort_in_place_threshold_bytes = 1 << 30;
+            // Fewer, larger batches: a quarter of the per-batch work in
+            // every operator. Interleaved runs on 2 cores: crm funnel at 2M
+            // interests 4.93-5.12 s -> 4.67-4.89 s with less memory, crm
+            // quality at 1M 11.3-12.5 s -> 10.8-11.1 s, crm rfm unchanged.
+            // Under a limit the default stays: batches are what sorts spill.
+            config = config.with_batch_size(32 * 1024);
         }
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = opts.memory_limit {
