@@ -77,22 +77,12 @@ pub fn stage_key(raw: &str) -> String {
     raw.trim().to_lowercase()
 }
 
-/// The most stages a funnel may have: `funnel_interest` keeps the stages an
-/// interest entered as bits of one 64-bit integer.
-pub const MAX_STAGES: usize = 30;
-
 impl FunnelConfig {
-    /// Checks what the types cannot: two to [`MAX_STAGES`] distinct stages,
-    /// none called `lost`, and every alias pointing at a stage or `lost`.
+    /// Checks what the types cannot: at least two distinct stages, none
+    /// called `lost`, and every alias pointing at a stage or `lost`.
     pub fn validate(&self) -> Result<(), String> {
         if self.stages.len() < 2 {
             return Err("[funnel] stages: give at least two stages (the last one is won)".into());
-        }
-        if self.stages.len() > MAX_STAGES {
-            return Err(format!(
-                "[funnel] stages: {} stages; a funnel has at most {MAX_STAGES}",
-                self.stages.len()
-            ));
         }
         let mut seen = std::collections::BTreeSet::new();
         for s in &self.stages {
@@ -396,18 +386,6 @@ mod tests {
             ..FunnelConfig::default()
         };
         assert!(twice.validate().unwrap_err().contains("twice"));
-        let stages = |n: usize| FunnelConfig {
-            stages: (1..=n).map(|i| format!("stage {i}")).collect(),
-            aliases: BTreeMap::new(),
-            ..FunnelConfig::default()
-        };
-        stages(MAX_STAGES).validate().unwrap();
-        assert!(
-            stages(MAX_STAGES + 1)
-                .validate()
-                .unwrap_err()
-                .contains("at most 30")
-        );
     }
 
     #[test]
