@@ -154,12 +154,60 @@ impl PartitionEvaluator for TieQuantileEvaluator {
 
 /// The scores of one partition's values.
 fn tie_quantile(values: &ArrayRef, levels: i64) -> Result<Int32Array> {
+    use arrow::datatypes as t;
+    let before = match values.data_type() {
+        DataType::Int64 => values_before::<t::Int64Type>(values),
+        DataType::Int32 => values_before::<t::Int32Type>(values),
+        DataType::Float64 => values_before::<t::Float64Type>(values),
+        DataType::Decimal128(_, _) => values_before::<t::Decimal128Type>(values),
+        DataType::Date32 => values_before::<t::Date32Type>(values),
+        _ => ranked_before(values)?,
+    };
+    let n = (values.len() - values.null_count()) as i64;
+    // before < n, so the score is at most levels.
+    Ok(before
+        .into_iter()
+        .map(|b| b.map(|b| (1 + levels * b as i64 / n) as i32))
+        .collect())
+}
+
+/// Per row, the number of values strictly smaller (None for a null):
+/// the values with their row numbers, sorted in parallel, then one pass
+/// that gives equal values the position of the first of them. The three
+/// RFM scores of 4.8M customers sort 4.8M values each.
+fn values_before<T: arrow::datatypes::ArrowPrimitiveType>(values: &ArrayRef) -> Vec<Option<u32>>
+where
+    T::Native: arrow::datatypes::ArrowNativeTypeOp,
+{
+    use arrow::array::AsArray;
+    use arrow::datatypes::ArrowNativeTypeOp;
+    use rayon::prelude::*;
+    let array = values.as_primitive::<T>();
+    let mut sorted: Vec<(T::Native, u32)> = array
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (v, i as u32)))
+        .collect();
+    sorted.par_sort_unstable_by(|a, b| a.0.compare(b.0));
+    let mut before = vec![None; array.len()];
+    let mut first = 0;
+    for (at, &(v, row)) in sorted.iter().enumerate() {
+        if at > 0 && !v.is_eq(sorted[at - 1].0) {
+            first = at;
+        }
+        before[row as usize] = Some(first as u32);
+    }
+    before
+}
+
+/// [`values_before`] for any type Arrow can rank (strings, timestamps, ...).
+fn ranked_before(values: &ArrayRef) -> Result<Vec<Option<u32>>> {
     let values = if matches!(values.data_type(), DataType::Utf8View) {
         arrow::compute::cast(values, &DataType::Utf8)?
     } else {
         Arc::clone(values)
     };
-    let valid = values.len() - values.null_count();
+    let valid = (values.len() - values.null_count()) as u32;
     // Ranked descending, a value's rank is the number of values >= it (ties
     // take the highest rank), so N - rank is the number strictly smaller.
     let desc = arrow::compute::rank(
@@ -169,19 +217,11 @@ fn tie_quantile(values: &ArrayRef, levels: i64) -> Result<Int32Array> {
             nulls_first: false,
         }),
     )?;
-    let n = valid as i64;
-    let scores: Int32Array = desc
+    Ok(desc
         .iter()
         .enumerate()
-        .map(|(i, &rank)| {
-            values.is_valid(i).then(|| {
-                let before = n - i64::from(rank);
-                // before < n, so the score is at most levels.
-                (1 + levels * before / n) as i32
-            })
-        })
-        .collect();
-    Ok(scores)
+        .map(|(i, &rank)| values.is_valid(i).then(|| valid - rank))
+        .collect())
 }
 
 #[cfg(test)]
@@ -224,5 +264,40 @@ mod tests {
     #[test]
     fn one_value_scores_one() {
         assert_eq!(scores(StringArray::from(vec!["x"]), 5), vec![Some(1)]);
+    }
+
+    #[test]
+    fn the_sorted_pass_and_arrow_rank_count_the_same_smaller_values() {
+        // Many ties and some nulls, in a scrambled order.
+        let ints: Vec<Option<i64>> = (0..5000u64)
+            .map(|i| (i % 17 != 3).then(|| ((i * 7919) % 263) as i64 - 100))
+            .collect();
+        let a: ArrayRef = Arc::new(Int64Array::from(ints));
+        assert_eq!(
+            values_before::<arrow::datatypes::Int64Type>(&a),
+            ranked_before(&a).unwrap()
+        );
+        let d: ArrayRef = Arc::new(
+            Decimal128Array::from(
+                (0..3000i128)
+                    .map(|i| (i % 11 != 0).then_some((i * 104_729) % 997 - 400))
+                    .collect::<Vec<_>>(),
+            )
+            .with_precision_and_scale(18, 2)
+            .unwrap(),
+        );
+        assert_eq!(
+            values_before::<arrow::datatypes::Decimal128Type>(&d),
+            ranked_before(&d).unwrap()
+        );
+        let f: ArrayRef = Arc::new(arrow::array::Float64Array::from(
+            (0..2000)
+                .map(|i| f64::from(i % 37) * -0.5)
+                .collect::<Vec<_>>(),
+        ));
+        assert_eq!(
+            values_before::<arrow::datatypes::Float64Type>(&f),
+            ranked_before(&f).unwrap()
+        );
     }
 }
