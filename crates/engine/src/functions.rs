@@ -14,8 +14,9 @@
 //!   lower bounds, as in PostgreSQL (see [`width_bucket`]).
 //!
 //! The window function computes the score from one sort of the partition's
-//! values (Arrow's `rank`), where SQL would need a `RANK()` window (a sort of
-//! every row with its columns) or a join back to counts per distinct value.
+//! values (in parallel for numbers, decimals and dates; Arrow's `rank` for
+//! the rest), where SQL would need a `RANK()` window (a sort of every row
+//! with its columns) or a join back to counts per distinct value.
 
 use std::sync::Arc;
 
