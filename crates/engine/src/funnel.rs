@@ -691,11 +691,8 @@ mod tests {
     /// (no warehouse needed): the SQL parses, names resolve, types agree.
     #[tokio::test]
     async fn every_funnel_and_traffic_light_query_plans_and_runs_on_empty_tables() {
-        use datafusion::execution::SessionStateBuilder;
         use datafusion::prelude::SessionContext;
-        let mut state = SessionStateBuilder::new().with_default_features().build();
-        crate::functions::register_all(&mut state).unwrap();
-        let ctx = SessionContext::new_with_state(state);
+        let ctx = SessionContext::new();
         let mem = |t: &Table| {
             Arc::new(
                 datafusion::datasource::MemTable::try_new(
