@@ -67,6 +67,11 @@ tx_warehouse() {
   fi
 }
 
+# Reads a warehouse's files once, unmeasured: crm runs first in each task, and
+# after another warehouse's run it would otherwise pay for the page cache alone
+# (a funnel at 1M interests: 4.18 s cold against 2.84 s warm).
+warm() { find "$1/tables" -name '*.parquet' -exec cat {} + > /dev/null; }
+
 case "$task" in
   gen)
     rm -rf "$data/gen"
@@ -98,6 +103,7 @@ case "$task" in
     wh="$data/wh-tx-$n"
     tx_warehouse "$wh"
     cust=$("$crm" --warehouse "$wh" sql "SELECT count(DISTINCT customer_id) FROM transactions" --format csv | tail -1)
+    warm "$wh"
     measure rfm_per_customer "$cust" "$crm" --warehouse "$wh" rfm --as-of $as_of --per-customer --format parquet --out "$data/crm-rfm.parquet" -q
     peer duckdb-rfm "$wh" $as_of "$data/duck-rfm.parquet"
     peer polars-rfm "$wh" $as_of "$data/polars-rfm.parquet"
@@ -112,6 +118,7 @@ case "$task" in
     wh="$data/wh-tx-$n${CUSTOMERS:+-c$CUSTOMERS}"
     tx_warehouse "$wh"
     cust=$("$crm" --warehouse "$wh" sql "SELECT count(DISTINCT customer_id) FROM transactions WHERE amount >= 0" --format csv | tail -1)
+    warm "$wh"
     measure clv_predict "$cust" "$crm" --warehouse "$wh" clv predict --as-of $as_of --horizon 12 --format parquet --out "$data/crm-clv.parquet" -q
     if [ -z "${SKIP_LIFETIMES:-}" ]; then
       peer lifetimes-clv "$wh" $as_of 12 "$data/lifetimes-clv.parquet"
@@ -126,6 +133,7 @@ case "$task" in
     fi
     interests=$("$crm" --warehouse "$wh" sql "SELECT count(*) FROM interests" --format csv | tail -1)
     "$crm" --warehouse "$wh" sql "SELECT (SELECT count(*) FROM interests) AS interests, (SELECT count(*) FROM interest_stages) AS stages, (SELECT count(*) FROM interactions) AS interactions, (SELECT count(*) FROM customers) AS customers" --format csv >&2
+    warm "$wh"
     measure funnel_by_manager "$interests" "$crm" --warehouse "$wh" funnel --by manager --as-of $as_of --format parquet --out "$data/crm-funnel.parquet" -q
     peer duckdb-funnel "$wh" $as_of manager "$data"
     measure quality_month "$interests" "$crm" --warehouse "$wh" quality --as-of $as_of --format parquet --out "$data/crm-quality.parquet" -q
