@@ -172,7 +172,7 @@ impl ExecutionPlan for CompactExec {
 }
 
 /// `batch` in slices of at most `rows` rows (no copy).
-pub(crate) fn slices(batch: &RecordBatch, rows: usize) -> impl Iterator<Item = RecordBatch> + '_ {
+fn slices(batch: &RecordBatch, rows: usize) -> impl Iterator<Item = RecordBatch> + '_ {
     let rows = rows.max(1);
     (0..batch.num_rows())
         .step_by(rows)

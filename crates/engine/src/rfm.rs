@@ -31,19 +31,6 @@ impl Table {
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
-
-    /// The same rows in batches of at most `rows` rows (slices, no copy).
-    pub fn sliced(&self, rows: usize) -> Table {
-        let batches = self
-            .batches
-            .iter()
-            .flat_map(|b| crate::compact::slices(b, rows))
-            .collect();
-        Table {
-            schema: Arc::clone(&self.schema),
-            batches,
-        }
-    }
 }
 
 /// RFM as of one date.
@@ -263,18 +250,11 @@ impl Engine {
                 "rfm_scores_thresholds"
             }
         };
-        // Materialised, and cut into batches: the quantile scores come out of
-        // their window as one batch, which would leave the rest of the plan
-        // on one core.
-        let scores_sql = render(scores_query, &params)?;
-        if self.bounded() {
-            self.register_parked("rfm_scores", &scores_sql).await?;
-        } else {
-            let scores = self.collect_sql(&scores_sql).await?;
-            let rows = self.context().copied_config().batch_size();
-            self.register_rows("rfm_scores", &scores.sliced(rows))
-                .await?;
-        }
+        // Materialised: the window of the quantile scores emits them as one
+        // batch, which reaches the rest of the plan in batch_size slices
+        // (CompactBeforeSort), so the rows split across the cores.
+        self.materialize("rfm_scores", &render(scores_query, &params)?)
+            .await?;
         self.register_rows("rfm_segment_map", &segment_map_table(&map)?)
             .await?;
 
