@@ -76,6 +76,58 @@ def duckdb_rfm(warehouse, as_of, out):
     emit("duckdb", "rfm_per_customer", secs, rows)
 
 
+# The default R x F segment map of crates/core/src/rfm.rs: key, Russian label, R range, F range.
+RFM_DEFAULT_MAP = [
+    ("hibernating", "Спящие", "1-2", "1-2"), ("at_risk", "В зоне риска", "1-2", "3-4"),
+    ("cant_lose", "Нельзя потерять", "1-2", "5"), ("about_to_sleep", "Засыпающие", "3", "1-2"),
+    ("need_attention", "Требуют внимания", "3", "3"), ("loyal", "Лояльные", "3-4", "4-5"),
+    ("promising", "Перспективные", "4", "1"), ("potential_loyalist", "Потенциально лояльные", "4", "2-3"),
+    ("new_customers", "Новички", "5", "1"), ("potential_loyalist", "Потенциально лояльные", "5", "2-3"),
+    ("champions", "Чемпионы", "5", "4-5"),
+]
+
+
+def rfm_segment_map_rows():
+    """rfm_segment_map as crm registers it: every (r, f, m) cell with its segment."""
+    span = lambda t: range(int(t.split("-")[0]), int(t.split("-")[-1]) + 1)
+    return [(r, f, m, f"{r}{f}{m}", key, ru)
+            for key, ru, rs, fs in RFM_DEFAULT_MAP for r in span(rs) for f in span(fs) for m in range(1, 6)]
+
+
+# crm's tie_quantile(x, 5) OVER () is 1 + floor(5 * (RANK() - 1) / N) (queries/rfm_scores_quantile.sql).
+RFM_SCORES_SQL = """
+SELECT *,
+       1 + (5 * (rank() OVER (ORDER BY recency_days DESC) - 1)) // count(*) OVER () AS r,
+       1 + (5 * (rank() OVER (ORDER BY frequency) - 1)) // count(*) OVER ()         AS f,
+       1 + (5 * (rank() OVER (ORDER BY monetary) - 1)) // count(*) OVER ()          AS m
+FROM (SELECT *, CAST(DATE '{as_of}' - CAST(last_purchase AS DATE) AS BIGINT) AS recency_days FROM rfm_base)
+"""
+
+
+def duckdb_rfm_mart(warehouse, as_of, out):
+    """crm rfm --per-customer as crm computes it: the project's own rfm_base.sql and
+    rfm_customer.sql, the default segment map, all 21 columns of the rfm_customer
+    mart written with zstd (DuckDB's own rank() for the scores)."""
+    import datetime as dt
+    import duckdb
+    day = dt.date.fromisoformat(as_of)
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW transactions AS SELECT * FROM read_parquet({tx_files(warehouse)})")
+    con.execute("CREATE TABLE rfm_segment_map (r INTEGER, f INTEGER, m INTEGER, rfm_cell VARCHAR, "
+                "segment VARCHAR, segment_ru VARCHAR)")
+    con.executemany("INSERT INTO rfm_segment_map VALUES (?, ?, ?, ?, ?, ?)", rfm_segment_map_rows())
+    p = {"as_of": as_of, "as_of_end": ts_lit(day + dt.timedelta(days=1)), "window_filter": "TRUE",
+         "dormant_days": "365"}
+    t = time.perf_counter()
+    # Materialised, as crm does: the scores read it three times.
+    con.execute(f"CREATE TABLE rfm_base AS {render('rfm_base', p)}")
+    con.execute(f"CREATE VIEW rfm_scores AS {RFM_SCORES_SQL.format(as_of=as_of)}")
+    con.execute(f"COPY ({render('rfm_customer', p)}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+    secs = time.perf_counter() - t
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]
+    emit("duckdb", "rfm_mart", secs, rows)
+
+
 def polars_rfm(warehouse, as_of, out):
     import datetime as dt
     import polars as pl
@@ -176,6 +228,10 @@ def render(name, params):
     left = re.search(r"\{[a-z_]+\}", sql)
     if left:
         sys.exit(f"query {name}: parameter {left.group(0)} is not bound")
+    # DataFusion counts days between dates as a difference of CAST(date AS INT);
+    # DuckDB subtracts the dates.
+    sql = re.sub(r"CAST\(DATE '([^']+)' AS INT\) - CAST\(CAST\(([\w.]+) AS DATE\) AS INT\)",
+                 r"(DATE '\1' - CAST(\2 AS DATE))", sql)
     return sql.replace("to_char(", "strftime(")
 
 
@@ -362,7 +418,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("duckdb-ingest"); a.add_argument("csv"); a.add_argument("out")
-    for name in ("duckdb-rfm", "polars-rfm"):
+    for name in ("duckdb-rfm", "duckdb-rfm-mart", "polars-rfm"):
         b = sub.add_parser(name); b.add_argument("warehouse"); b.add_argument("as_of"); b.add_argument("out")
     for name in ("duckdb-floor", "polars-floor"):
         b = sub.add_parser(name); b.add_argument("warehouse"); b.add_argument("out")
@@ -376,6 +432,8 @@ def main():
         duckdb_ingest(args.csv, args.out)
     elif args.cmd == "duckdb-rfm":
         duckdb_rfm(args.warehouse, args.as_of, args.out)
+    elif args.cmd == "duckdb-rfm-mart":
+        duckdb_rfm_mart(args.warehouse, args.as_of, args.out)
     elif args.cmd == "polars-rfm":
         polars_rfm(args.warehouse, args.as_of, args.out)
     elif args.cmd == "duckdb-floor":
