@@ -556,6 +556,7 @@ impl Warehouse {
                 let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
                 target
                     .write(batches.clone())
+                    .with_writer_properties(staging::writer_properties(table))
                     .with_save_mode(SaveMode::ErrorIfExists)
                     .with_table_name(name)
                     .with_commit_properties(props())
@@ -611,6 +612,7 @@ impl Warehouse {
 
         let mut merge = target
             .merge(source, on)
+            .with_writer_properties(staging::writer_properties(table))
             .with_source_alias("source")
             .with_target_alias("target")
             .with_commit_properties(props);

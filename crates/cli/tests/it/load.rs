@@ -389,6 +389,73 @@ fn python_deltalake_and_pandas_read_the_tables() {
     );
 }
 
+/// Every way a load writes data (a streamed first load, a first load of
+/// several files, a MERGE into an existing table) writes the same Parquet
+/// settings: zstd, and no dictionary for the natural key.
+#[test]
+fn every_load_path_writes_zstd_files() {
+    let crm = Crm::new();
+    let tx = crm.file("tx.csv", TX_V1);
+    crm.ok(
+        0,
+        &["load", "--table", "transactions", tx.to_str().unwrap()],
+    );
+    let more = crm.file(
+        "tx2.csv",
+        "transaction_id,customer_id,ts,amount,channel\nT5,C2,2024-04-01,9.00,web\n",
+    );
+    crm.ok(
+        0,
+        &["load", "--table", "transactions", more.to_str().unwrap()],
+    );
+    let (head, rest) = CUSTOMERS_V1.split_once('\n').unwrap();
+    let (first, second) = rest.split_once('\n').unwrap();
+    let a = crm.file("c1.csv", &format!("{head}\n{first}\n"));
+    let b = crm.file("c2.csv", &format!("{head}\n{second}"));
+    crm.ok(
+        0,
+        &[
+            "load",
+            "--table",
+            "customers",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ],
+    );
+    let script = format!(
+        "import glob, pyarrow.parquet as pq\n\
+         for t, key in (('transactions', 'transaction_id'), ('customers', 'customer_id')):\n\
+         \x20   files = sorted(glob.glob({:?} + '/' + t + '/*.parquet'))\n\
+         \x20   for f in files:\n\
+         \x20       g = pq.ParquetFile(f).metadata.row_group(0)\n\
+         \x20       cols = [g.column(i) for i in range(g.num_columns)]\n\
+         \x20       assert all(c.compression == 'ZSTD' for c in cols), (f, [c.compression for c in cols])\n\
+         \x20       k = next(c for c in cols if c.path_in_schema == key)\n\
+         \x20       assert 'RLE_DICTIONARY' not in k.encodings, (f, k.encodings)\n\
+         \x20   print(t, len(files))\n",
+        crm.warehouse().join("tables").to_str().unwrap()
+    );
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let files = |t: &str| -> usize {
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix(t)?.trim().parse().ok())
+            .unwrap()
+    };
+    assert!(files("transactions ") >= 2, "{printed}");
+    assert!(files("customers ") >= 1, "{printed}");
+}
+
 /// A first load is streamed: the file is read in chunks (1000 records here),
 /// written to Parquet by several writers while it is parsed, and committed
 /// once. A quoted newline closes the first chunk, and the bad rows sit in
