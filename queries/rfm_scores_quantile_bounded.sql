@@ -12,12 +12,10 @@
 --      (width_bucket over the sorted bounds, crates/engine/src/functions.rs).
 -- All three columns go through one pipeline as DECIMAL(38, 2), which holds
 -- day counts, purchase counts and money exactly. Scores are per score_group
--- ('' for all customers, or the market segment).
+-- ('' for all customers, or the market segment). rfm_recency is rfm_base with
+-- recency_days.
 WITH base AS (
-    SELECT
-        *,
-        CAST(CAST(DATE '{as_of}' AS INT) - CAST(CAST(last_purchase AS DATE) AS INT) AS BIGINT) AS recency_days
-    FROM rfm_base
+    SELECT * FROM rfm_recency
 ),
 group_size AS (
     SELECT score_group, COUNT(*) AS total

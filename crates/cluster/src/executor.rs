@@ -68,9 +68,6 @@ fn functions() -> BallistaFunctionRegistry {
     for f in crm_engine::functions::scalar_functions() {
         registry.scalar_functions.insert(f.name().to_string(), f);
     }
-    for f in crm_engine::functions::window_functions() {
-        registry.window_functions.insert(f.name().to_string(), f);
-    }
     for f in crm_engine::functions::aggregate_functions() {
         registry.aggregate_functions.insert(f.name().to_string(), f);
     }

@@ -19,7 +19,10 @@ macro_rules! queries {
 queries!(
     "rfm_base",
     "rfm_base_by_segment",
+    "rfm_recency",
+    "rfm_score_edges",
     "rfm_scores_quantile",
+    "rfm_scores_quantile_by_group",
     "rfm_scores_quantile_bounded",
     "rfm_scores_thresholds",
     "rfm_customer",
@@ -66,6 +69,35 @@ pub(crate) fn timestamp_literal(d: chrono::NaiveDate) -> String {
     format!("TIMESTAMP '{} 00:00:00'", d.format("%Y-%m-%d"))
 }
 
+/// An SQL array literal of `values`' non-null values, each of its own type
+/// (`make_array()` when there are none): values the engine computed, such
+/// as the RFM score edges, bound into a query.
+pub(crate) fn array_literal(values: &dyn arrow::array::Array) -> Result<String> {
+    use datafusion::common::ScalarValue;
+    let mut items = Vec::new();
+    for i in 0..values.len() {
+        let item = match ScalarValue::try_from_array(values, i)? {
+            v if v.is_null() => continue,
+            ScalarValue::Int64(Some(v)) => format!("CAST({v} AS BIGINT)"),
+            ScalarValue::Int32(Some(v)) => format!("CAST({v} AS INT)"),
+            // Rust prints the shortest text that reads back as the same f64.
+            ScalarValue::Float64(Some(v)) if v.is_finite() => format!("CAST({v:?} AS DOUBLE)"),
+            v @ ScalarValue::Decimal128(Some(_), p, s) => {
+                format!("CAST('{v}' AS DECIMAL({p}, {s}))")
+            }
+            v @ ScalarValue::Date32(Some(_)) => format!("DATE '{v}'"),
+            other => {
+                return Err(Error::Invalid(format!(
+                    "cannot bind a value of type {} into a query",
+                    other.data_type()
+                )));
+            }
+        };
+        items.push(item);
+    }
+    Ok(format!("make_array({})", items.join(", ")))
+}
+
 /// The first line of a rendered query, before its name.
 const QUERY_TAG: &str = "-- query: ";
 
@@ -108,6 +140,7 @@ pub fn render(name: &str, params: &[(&str, String)]) -> Result<String> {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+    use std::sync::Arc;
 
     #[test]
     fn rendered_queries_carry_their_name() {
@@ -121,6 +154,37 @@ mod tests {
         let sql = render("cohort_retention", &params).unwrap();
         assert_eq!(query_name(&sql), "cohort_retention");
         assert_eq!(query_name("SELECT 1"), "sql");
+    }
+
+    #[tokio::test]
+    async fn array_literals_read_back_as_the_same_values() {
+        use arrow::array::{ArrayRef, Date32Array, Decimal128Array, Float64Array, Int64Array};
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![Some(-5), None, Some(9_000_000_000)])),
+            Arc::new(
+                Decimal128Array::from(vec![-12_345, 1, 99_999_999_999_999_999_999_999_999])
+                    .with_precision_and_scale(28, 2)
+                    .unwrap(),
+            ),
+            Arc::new(Float64Array::from(vec![0.1, -1e-300, 123456.789])),
+            Arc::new(Date32Array::from(vec![0, 20_453])),
+        ];
+        let ctx = datafusion::prelude::SessionContext::new();
+        for a in arrays {
+            let sql = format!("SELECT unnest({}) AS v", array_literal(a.as_ref()).unwrap());
+            let got = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+            let got = arrow::compute::concat_batches(&got[0].schema(), &got).unwrap();
+            let want =
+                arrow::compute::filter(&a, &arrow::compute::is_not_null(&a).unwrap()).unwrap();
+            assert_eq!(got.column(0), &want, "{sql}");
+        }
+        assert_eq!(
+            array_literal(&arrow::array::new_empty_array(
+                &arrow::datatypes::DataType::Int64
+            ))
+            .unwrap(),
+            "make_array()"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow::array::{AsArray, Float64Array, Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{Days, NaiveDate};
 use crm_core::rfm::{RfmConfig, ScoreMethod, ScoreWithin};
@@ -17,7 +17,7 @@ use futures::StreamExt;
 use crate::error::{Error, Result};
 use crate::park::Held;
 use crate::queries::render;
-use crate::queries::timestamp_literal;
+use crate::queries::{array_literal, timestamp_literal};
 use crate::session::Engine;
 
 /// Query results, materialised: a schema and its batches.
@@ -208,14 +208,6 @@ impl Engine {
             ("levels", levels.to_string()),
             ("dormant_days", cfg.dormant_days.to_string()),
             ("birthday_days", cfg.birthday_days.to_string()),
-            (
-                "score_window",
-                match cfg.score_within {
-                    // One window over every customer needs no sort.
-                    ScoreWithin::All => String::new(),
-                    ScoreWithin::MarketSegment => "PARTITION BY score_group".into(),
-                },
-            ),
         ];
 
         // rfm_base is materialised (one row per customer): the scores read
@@ -234,12 +226,15 @@ impl Engine {
             }
         };
         self.materialize("rfm_base", &base_sql).await?;
+        // Materialised: the scores read it twice, and the day of a timestamp
+        // is worth computing once.
+        self.materialize("rfm_recency", &render("rfm_recency", &params)?)
+            .await?;
         let scores_query = match cfg.method {
-            // The window function holds every customer's row at once, outside
-            // the memory pool, and yields them as one batch; under a limit, and
-            // on a cluster (where one task would hold them and one message
-            // carry them), the scores come from spillable counts per distinct
-            // value instead: the same numbers.
+            // quantile_edges holds a score group's values at once, outside
+            // the memory pool; under a limit, and on a cluster (where one
+            // task would hold them), the scores come from spillable counts
+            // per distinct value instead: the same numbers.
             ScoreMethod::Quantile if self.bounded() || self.on_cluster() => {
                 "rfm_scores_quantile_bounded"
             }
@@ -250,11 +245,36 @@ impl Engine {
                 "rfm_scores_thresholds"
             }
         };
-        // Materialised: the window of the quantile scores emits them as one
-        // batch, which reaches the rest of the plan in batch_size slices
-        // (CompactBeforeSort), so the rows split across the cores.
-        self.materialize("rfm_scores", &render(scores_query, &params)?)
-            .await?;
+        let scores = match (scores_query, cfg.score_within) {
+            ("rfm_scores_quantile", ScoreWithin::All) => {
+                // One score group: its edges (a few values per column) are
+                // bound into the query as literals.
+                let edges = self
+                    .collect_sql(&render("rfm_score_edges", &params)?)
+                    .await?;
+                let mut params = params.clone();
+                let row = edges.batches.iter().find(|b| b.num_rows() > 0);
+                for name in ["r_edges", "f_edges", "m_edges"] {
+                    let literal = match row.and_then(|b| b.column_by_name(name)) {
+                        Some(list) => array_literal(list.as_list::<i32>().value(0).as_ref())?,
+                        // No customer: no edges.
+                        None => "make_array()".to_string(),
+                    };
+                    params.push((name, literal));
+                }
+                render(scores_query, &params)?
+            }
+            ("rfm_scores_quantile", ScoreWithin::MarketSegment) => {
+                // The edges of each market segment, joined to its customers.
+                self.materialize("rfm_score_edges", &render("rfm_score_edges", &params)?)
+                    .await?;
+                render("rfm_scores_quantile_by_group", &params)?
+            }
+            _ => render(scores_query, &params)?,
+        };
+        // Materialised, so that the plan of rfm_customer knows their number
+        // and joins the segment map to them, not them to the map.
+        self.materialize("rfm_scores", &scores).await?;
         self.register_rows("rfm_segment_map", &segment_map_table(&map)?)
             .await?;
 

@@ -71,11 +71,11 @@ fn a_memory_limit_spills_and_changes_no_result() {
 }
 
 /// Under a limit the quantile scores come from spillable counts per distinct
-/// value (`rfm_scores_quantile_bounded.sql`) instead of one window holding
-/// every customer; both give the same scores, over all customers and within
-/// market segments.
+/// value (`rfm_scores_quantile_bounded.sql`) instead of `quantile_edges`,
+/// which holds every customer's values at once; both give the same scores,
+/// over all customers and within market segments.
 #[test]
-fn rfm_scores_under_a_limit_equal_the_window_scores() {
+fn rfm_scores_under_a_limit_equal_the_edge_scores() {
     let crm = Crm::new();
     crm.generate("200000", AS_OF, "7");
     let by_segment = crm.file("crm.toml", "[rfm]\nscore_within = \"market_segment\"\n");

@@ -8,8 +8,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, Int32Array, make_comparator};
+use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, AsArray, Int32Array, make_comparator};
+use arrow::buffer::NullBuffer;
 use arrow::compute::SortOptions;
+use arrow::datatypes::ArrowNativeTypeOp;
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
@@ -41,7 +43,10 @@ impl ScalarUDFImpl for WidthBucket {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         match arg_types {
-            [operand, DataType::List(f) | DataType::LargeList(f)] if f.data_type() == operand => {
+            // An empty array literal (make_array()) has no type: no bounds.
+            [operand, DataType::List(f) | DataType::LargeList(f)]
+                if f.data_type() == operand || f.data_type().is_null() =>
+            {
                 Ok(DataType::Int32)
             }
             [operand, thresholds] => plan_err!(
@@ -52,45 +57,142 @@ impl ScalarUDFImpl for WidthBucket {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let [operand, thresholds] = arrays.as_slice() else {
+        let [operand, thresholds] = args.args.as_slice() else {
             return exec_err!("width_bucket takes an operand and an array of thresholds");
         };
-        let (offsets, values, nulls): (Vec<usize>, _, _) = match thresholds.data_type() {
-            DataType::List(_) => {
-                let l = thresholds.as_list::<i32>();
-                let o = l.value_offsets().iter().map(|&o| o as usize).collect();
-                (o, Arc::clone(l.values()), l.logical_nulls())
+        let operand = operand.to_array(args.number_rows)?;
+        let (bounds, values, nulls) = match thresholds {
+            // The same bounds for every row (an array literal): not copied per row.
+            ColumnarValue::Scalar(s) => {
+                let one = s.to_array()?;
+                let (offsets, values, nulls) = list_parts(&one)?;
+                if nulls.is_some_and(|n| n.is_null(0)) {
+                    return Ok(ColumnarValue::Array(arrow::array::new_null_array(
+                        &DataType::Int32,
+                        operand.len(),
+                    )));
+                }
+                (Bounds::Same(offsets[0], offsets[1]), values, None)
             }
-            DataType::LargeList(_) => {
-                let l = thresholds.as_list::<i64>();
-                let o = l.value_offsets().iter().map(|&o| o as usize).collect();
-                (o, Arc::clone(l.values()), l.logical_nulls())
+            ColumnarValue::Array(a) => {
+                let (offsets, values, nulls) = list_parts(a)?;
+                (Bounds::PerRow(offsets), values, nulls)
             }
-            other => return exec_err!("width_bucket: thresholds must be an array, found {other}"),
         };
-        let cmp = make_comparator(operand.as_ref(), values.as_ref(), SortOptions::default())?;
-        let out: Int32Array = (0..operand.len())
-            .map(|i| {
-                if operand.is_null(i) || nulls.as_ref().is_some_and(|n| n.is_null(i)) {
-                    return None;
-                }
-                let (start, end) = (offsets[i], offsets[i + 1]);
-                // The first bound above the operand: bounds before it are <= it.
-                let (mut lo, mut hi) = (start, end);
-                while lo < hi {
-                    let mid = lo + (hi - lo) / 2;
-                    if cmp(i, mid).is_ge() {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                Some((lo - start) as i32)
-            })
-            .collect();
+        if values.data_type().is_null() {
+            // No bounds: every operand is in bucket 0.
+            let zeros: Int32Array = (0..operand.len())
+                .map(|i| {
+                    (operand.is_valid(i) && nulls.as_ref().is_none_or(|n| n.is_valid(i)))
+                        .then_some(0)
+                })
+                .collect();
+            return Ok(ColumnarValue::Array(Arc::new(zeros)));
+        }
+        use arrow::datatypes as t;
+        let (o, v, n) = (&operand, &values, nulls.as_ref());
+        let out = match operand.data_type() {
+            _ if values.null_count() > 0 || operand.data_type() != values.data_type() => {
+                any_buckets(o, v, &bounds, n)?
+            }
+            DataType::Int64 => buckets::<t::Int64Type>(o, v, &bounds, n),
+            DataType::Int32 => buckets::<t::Int32Type>(o, v, &bounds, n),
+            DataType::Float64 => buckets::<t::Float64Type>(o, v, &bounds, n),
+            DataType::Decimal128(_, _) => buckets::<t::Decimal128Type>(o, v, &bounds, n),
+            DataType::Date32 => buckets::<t::Date32Type>(o, v, &bounds, n),
+            _ => any_buckets(o, v, &bounds, n)?,
+        };
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
+}
+
+/// Where each row's bounds lie in the thresholds' values.
+enum Bounds {
+    /// Row `i`'s from `offsets[i]` to `offsets[i + 1]`.
+    PerRow(Vec<usize>),
+    /// Every row's the same.
+    Same(usize, usize),
+}
+
+impl Bounds {
+    fn of(&self, i: usize) -> (usize, usize) {
+        match self {
+            Bounds::PerRow(o) => (o[i], o[i + 1]),
+            Bounds::Same(start, end) => (*start, *end),
+        }
+    }
+}
+
+/// The offsets, values and nulls of a list array.
+fn list_parts(thresholds: &ArrayRef) -> Result<(Vec<usize>, ArrayRef, Option<NullBuffer>)> {
+    Ok(match thresholds.data_type() {
+        DataType::List(_) => {
+            let l = thresholds.as_list::<i32>();
+            let o = l.value_offsets().iter().map(|&o| o as usize).collect();
+            (o, Arc::clone(l.values()), l.logical_nulls())
+        }
+        DataType::LargeList(_) => {
+            let l = thresholds.as_list::<i64>();
+            let o = l.value_offsets().iter().map(|&o| o as usize).collect();
+            (o, Arc::clone(l.values()), l.logical_nulls())
+        }
+        other => return exec_err!("width_bucket: thresholds must be an array, found {other}"),
+    })
+}
+
+/// Per row, the number of the row's bounds (in `values`, where `rows`
+/// says) at or below the operand: numbers, decimals and dates compared natively.
+fn buckets<T: ArrowPrimitiveType>(
+    operand: &ArrayRef,
+    values: &ArrayRef,
+    rows: &Bounds,
+    nulls: Option<&NullBuffer>,
+) -> Int32Array
+where
+    T::Native: ArrowNativeTypeOp,
+{
+    let operand = operand.as_primitive::<T>();
+    let values = values.as_primitive::<T>().values();
+    (0..operand.len())
+        .map(|i| {
+            if operand.is_null(i) || nulls.is_some_and(|n| n.is_null(i)) {
+                return None;
+            }
+            let x = operand.value(i);
+            let (start, end) = rows.of(i);
+            let row = &values[start..end];
+            Some(row.partition_point(|b| !x.is_lt(*b)) as i32)
+        })
+        .collect()
+}
+
+/// [`buckets`] for any type Arrow can compare.
+fn any_buckets(
+    operand: &ArrayRef,
+    values: &ArrayRef,
+    rows: &Bounds,
+    nulls: Option<&NullBuffer>,
+) -> Result<Int32Array> {
+    let cmp = make_comparator(operand.as_ref(), values.as_ref(), SortOptions::default())?;
+    Ok((0..operand.len())
+        .map(|i| {
+            if operand.is_null(i) || nulls.is_some_and(|n| n.is_null(i)) {
+                return None;
+            }
+            let (start, end) = rows.of(i);
+            // The first bound above the operand: bounds before it are <= it.
+            let (mut lo, mut hi) = (start, end);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if cmp(i, mid).is_ge() {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            Some((lo - start) as i32)
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -181,6 +283,20 @@ mod tests {
             .iter()
             .collect();
         assert_eq!(b, vec![Some(0), Some(1), Some(2)]);
+        // No bounds at all (an empty array literal): bucket 0, null stays null.
+        let t = ctx
+            .sql("SELECT width_bucket(v, make_array()) AS b FROM (VALUES (1), (NULL)) AS t(v)")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let b: Vec<Option<i32>> = t[0]
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int32Type>()
+            .iter()
+            .collect();
+        assert_eq!(b, vec![Some(0), None]);
         let err = ctx
             .sql("SELECT width_bucket('a', [2, 4])")
             .await
