@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::common::{Crm, python, repo_root};
+use crate::common::{Crm, python_ok, repo_root};
 
 fn reference() -> Value {
     let text = std::fs::read_to_string(repo_root().join("sample_data/clv/reference.json"))
@@ -180,18 +180,11 @@ fn the_warehouse_summary_of_raw_cdnow_gives_the_reference_totals_and_fits() {
         0,
         &[&args[..], &["--format", "parquet", "--out", out_arg]].concat(),
     );
-    let check = std::process::Command::new(python())
-        .args(["-c", "import sys, pandas as pd\na = pd.read_csv(sys.argv[1], dtype={'customer_id': str})\nb = pd.read_parquet(sys.argv[2])\npd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)\nprint(len(b))"])
-        .arg(&csv)
-        .arg(&parquet)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
+    let check = python_ok(
+        "import sys, pandas as pd\na = pd.read_csv(sys.argv[1], dtype={'customer_id': str})\nb = pd.read_parquet(sys.argv[2])\npd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)\nprint(len(b))",
+        &[csv.as_os_str(), parquet.as_os_str()],
     );
-    assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "2357");
+    assert_eq!(check.trim(), "2357");
 
     // The fit from the warehouse reproduces the reference fit of the unrounded summary.
     let derived = &reference["transaction_model_fits"]["derived_weeks_days_div7"];

@@ -159,6 +159,23 @@ pub fn python() -> PathBuf {
     venv
 }
 
+/// Runs a Python script (`python -c`) with the oracle packages and the given
+/// arguments; panics with its stderr if it fails, and returns its stdout.
+pub fn python_ok(script: &str, args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Asserts that two folders written by `crm export marts` hold the same
 /// marts with the same rows (pandas; any order; floats to 1e-9 relative;
 /// `run_id` differs by design). Returns one line per mart: name and rows.

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::common::{Crm, python};
+use crate::common::{Crm, python_ok};
 
 const TX_V1: &str = "\
 transaction_id,customer_id,ts,amount,channel
@@ -373,20 +373,7 @@ fn python_deltalake_and_pandas_read_the_tables() {
             .to_str()
             .unwrap()
     );
-    let out = std::process::Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "4 000123 100.50 102.75 1"
-    );
+    assert_eq!(python_ok(&script, &[]).trim(), "4 000123 100.50 102.75 1");
 }
 
 /// Every way a load writes data (a streamed first load, a first load of
@@ -435,17 +422,7 @@ fn every_load_path_writes_zstd_files() {
          \x20   print(t, len(files))\n",
         crm.warehouse().join("tables").to_str().unwrap()
     );
-    let out = std::process::Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout);
+    let printed = python_ok(&script, &[]);
     let files = |t: &str| -> usize {
         printed
             .lines()

@@ -329,17 +329,7 @@ fn rfm_matches_polars_on_100k_generated_customers() {
             .to_str()
             .unwrap()
     );
-    let out = std::process::Command::new(crate::common::python())
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs = String::from_utf8(out.stdout).unwrap();
+    let theirs = crate::common::python_ok(&script, &[]);
     let (a, b) = (pick(&ours), pick(&theirs));
     assert!(a.len() > 50_000, "only {} customers scored", a.len());
     assert_eq!(a.len(), b.len());

@@ -270,33 +270,24 @@ mod tests {
     async fn works_in_sql_and_rejects_mismatched_types() {
         let ctx = SessionContext::new();
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::from(WidthBucket::new()));
-        let t = ctx
-            .sql("SELECT width_bucket(v, [2, 4]) AS b FROM (VALUES (1), (2), (5)) AS t(v)")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let b: Vec<Option<i32>> = t[0]
-            .column(0)
-            .as_primitive::<arrow::datatypes::Int32Type>()
-            .iter()
-            .collect();
-        assert_eq!(b, vec![Some(0), Some(1), Some(2)]);
+        let buckets = async |sql: &str| -> Vec<Option<i32>> {
+            let t = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+            t[0].column(0)
+                .as_primitive::<arrow::datatypes::Int32Type>()
+                .iter()
+                .collect()
+        };
+        assert_eq!(
+            buckets("SELECT width_bucket(v, [2, 4]) AS b FROM (VALUES (1), (2), (5)) AS t(v)")
+                .await,
+            vec![Some(0), Some(1), Some(2)]
+        );
         // No bounds at all (an empty array literal): bucket 0, null stays null.
-        let t = ctx
-            .sql("SELECT width_bucket(v, make_array()) AS b FROM (VALUES (1), (NULL)) AS t(v)")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let b: Vec<Option<i32>> = t[0]
-            .column(0)
-            .as_primitive::<arrow::datatypes::Int32Type>()
-            .iter()
-            .collect();
-        assert_eq!(b, vec![Some(0), None]);
+        assert_eq!(
+            buckets("SELECT width_bucket(v, make_array()) AS b FROM (VALUES (1), (NULL)) AS t(v)")
+                .await,
+            vec![Some(0), None]
+        );
         let err = ctx
             .sql("SELECT width_bucket('a', [2, 4])")
             .await
