@@ -87,10 +87,14 @@ impl AggregateUDFImpl for QuantileEdges {
         ))])
     }
 
-    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        // Only ever planned with GROUP BY (see groups_accumulator_supported);
-        // without one, DataFusion asks for this instead.
-        exec_err!("quantile_edges needs a GROUP BY (GROUP BY score_group, or a constant)")
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        // Without GROUP BY: the groups accumulator with one group.
+        let empty = arrow::array::new_empty_array(&args.exprs[0].data_type(args.schema)?);
+        let groups = self.create_groups_accumulator(args)?;
+        Ok(Box::new(OneGroup {
+            groups: std::sync::Mutex::new(groups),
+            empty,
+        }))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -122,6 +126,65 @@ impl AggregateUDFImpl for QuantileEdges {
             DataType::Date32 => Box::new(EdgesGroups::<Date32Type>::new(t, levels)),
             other => return exec_err!("quantile_edges: unsupported value type {other}"),
         })
+    }
+}
+
+/// A [`GroupsAccumulator`] over one group, for an aggregate without GROUP BY.
+struct OneGroup {
+    /// In a mutex only because an Accumulator must be Sync.
+    groups: std::sync::Mutex<Box<dyn GroupsAccumulator>>,
+    /// No values, of the value's type: adds the group before any row does.
+    empty: ArrayRef,
+}
+
+impl OneGroup {
+    fn groups(&mut self) -> &mut Box<dyn GroupsAccumulator> {
+        self.groups.get_mut().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The one group's result (`evaluate`) or state, present even with no rows.
+    fn emit(&mut self, state: bool) -> Result<Vec<ArrayRef>> {
+        let empty = Arc::clone(&self.empty);
+        let groups = self.groups();
+        groups.update_batch(&[empty], &[], None, 1)?;
+        if state {
+            groups.state(EmitTo::All)
+        } else {
+            Ok(vec![groups.evaluate(EmitTo::All)?])
+        }
+    }
+}
+
+impl std::fmt::Debug for OneGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OneGroup")
+    }
+}
+
+impl Accumulator for OneGroup {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let rows = values.first().map_or(0, |v| v.len());
+        self.groups().update_batch(values, &vec![0; rows], None, 1)
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let rows = states.first().map_or(0, |v| v.len());
+        self.groups().merge_batch(states, &vec![0; rows], 1)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        self.emit(true)?
+            .iter()
+            .map(|a| ScalarValue::try_from_array(a, 0))
+            .collect()
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        ScalarValue::try_from_array(&self.emit(false)?[0], 0)
+    }
+
+    fn size(&self) -> usize {
+        self.groups.lock().map_or(0, |g| g.size())
     }
 }
 
@@ -490,6 +553,19 @@ mod tests {
         }
     }
 
+    /// The rows of a one-column result, as printed.
+    async fn rows_of(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<String> {
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
+        text.lines()
+            .filter(|l| l.starts_with("| "))
+            .skip(1)
+            .map(|l| l.trim_matches(|c| c == '|' || c == ' ').to_string())
+            .collect()
+    }
+
     #[tokio::test]
     async fn works_in_sql_per_group_with_width_bucket() {
         let ctx = datafusion::prelude::SessionContext::new();
@@ -515,6 +591,20 @@ mod tests {
             .collect();
         // a: N = 4, smaller counts 0, 0, 2, 3 -> 1, 1, 2, 2; b: 0, 1 -> 1, 2.
         assert_eq!(scores, vec!["1", "1", "2", "2", "1", "2"]);
+        // Without GROUP BY, and over no rows.
+        let whole = rows_of(
+            &ctx,
+            "SELECT quantile_edges(v, 4) AS e FROM (VALUES (5), (1), (3), (3), (NULL)) AS t(v)",
+        )
+        .await;
+        // Sorted 1, 3, 3, 5: 3 scores 2, 5 scores 4, nothing scores 3.
+        assert_eq!(whole, vec!["[3, 5, 5]"]);
+        let none = rows_of(
+            &ctx,
+            "SELECT quantile_edges(v, 4) AS e FROM (VALUES (5)) AS t(v) WHERE v < 0",
+        )
+        .await;
+        assert_eq!(none, vec!["[]"]);
         let err = ctx
             .sql("SELECT quantile_edges('x', 5)")
             .await
