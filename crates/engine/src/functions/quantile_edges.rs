@@ -7,8 +7,9 @@
 //!
 //! A value's score is then `1 + width_bucket(value, edges)`: one plus the
 //! number of edges at or below it (`queries/rfm_scores_quantile.sql`). The
-//! aggregate sorts one column's values, where a `RANK()` window sorts every
-//! row with all its columns and hands the whole partition to one core.
+//! aggregate keeps one column's values and selects one of them per score
+//! (no sort), where a `RANK()` window sorts every row with all its columns
+//! and hands the whole partition to one core.
 //!
 //! Numbers, decimals and dates (`Int32`, `Int64`, `Float64`, `Decimal128`,
 //! `Date32`): what RFM ranks.
