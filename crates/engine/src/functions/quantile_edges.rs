@@ -266,8 +266,9 @@ where
             };
             offsets.push(end);
         }
+        // The vector becomes the array's buffer, uncopied.
         let items =
-            PrimitiveArray::<T>::from_iter_values(flat).with_data_type(self.data_type.clone());
+            PrimitiveArray::<T>::new(flat.into(), None).with_data_type(self.data_type.clone());
         Ok(Arc::new(ListArray::new(
             Arc::new(Field::new("item", self.data_type.clone(), true)),
             OffsetBuffer::new(offsets.into()),
@@ -311,6 +312,15 @@ where
         };
         let lists = lists.as_list::<i32>();
         self.values.resize_with(total_num_groups, Vec::new);
+        // Room for every incoming value first: the states are whole
+        // partitions' values, and growing by doubling would copy them again.
+        let mut incoming = vec![0; total_num_groups];
+        for (i, &g) in group_indices.iter().enumerate() {
+            incoming[g] += lists.value_length(i) as usize;
+        }
+        for (values, more) in self.values.iter_mut().zip(incoming) {
+            values.reserve(more);
+        }
         for (i, &g) in group_indices.iter().enumerate() {
             if lists.is_valid(i) {
                 let part = lists.value(i);
