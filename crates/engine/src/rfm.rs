@@ -230,23 +230,15 @@ impl Engine {
         // is worth computing once.
         self.materialize("rfm_recency", &render("rfm_recency", &params)?)
             .await?;
-        let scores_query = match cfg.method {
+        let scores = match (cfg.method, cfg.score_within) {
             // quantile_edges holds a score group's values at once, outside
             // the memory pool; under a limit, and on a cluster (where one
             // task would hold them), the scores come from spillable counts
             // per distinct value instead: the same numbers.
-            ScoreMethod::Quantile if self.bounded() || self.on_cluster() => {
-                "rfm_scores_quantile_bounded"
+            (ScoreMethod::Quantile, _) if self.bounded() || self.on_cluster() => {
+                render("rfm_scores_quantile_bounded", &params)?
             }
-            ScoreMethod::Quantile => "rfm_scores_quantile",
-            ScoreMethod::Thresholds => {
-                self.register_rows("rfm_score_bounds", &score_bounds(cfg)?)
-                    .await?;
-                "rfm_scores_thresholds"
-            }
-        };
-        let scores = match (scores_query, cfg.score_within) {
-            ("rfm_scores_quantile", ScoreWithin::All) => {
+            (ScoreMethod::Quantile, ScoreWithin::All) => {
                 // One score group: its edges (a few values per column) are
                 // bound into the query as literals.
                 let edges = self
@@ -262,15 +254,19 @@ impl Engine {
                     };
                     params.push((name, literal));
                 }
-                render(scores_query, &params)?
+                render("rfm_scores_quantile", &params)?
             }
-            ("rfm_scores_quantile", ScoreWithin::MarketSegment) => {
+            (ScoreMethod::Quantile, ScoreWithin::MarketSegment) => {
                 // The edges of each market segment, joined to its customers.
                 self.materialize("rfm_score_edges", &render("rfm_score_edges", &params)?)
                     .await?;
                 render("rfm_scores_quantile_by_group", &params)?
             }
-            _ => render(scores_query, &params)?,
+            (ScoreMethod::Thresholds, _) => {
+                self.register_rows("rfm_score_bounds", &score_bounds(cfg)?)
+                    .await?;
+                render("rfm_scores_thresholds", &params)?
+            }
         };
         // Materialised, so that the plan of rfm_customer knows their number
         // and joins the segment map to them, not them to the map.

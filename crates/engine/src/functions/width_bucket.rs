@@ -79,16 +79,13 @@ impl ScalarUDFImpl for WidthBucket {
                 (Bounds::PerRow(offsets), values, nulls)
             }
         };
-        if values.data_type().is_null() {
-            // No bounds: every operand is in bucket 0.
-            let zeros: Int32Array = (0..operand.len())
-                .map(|i| {
-                    (operand.is_valid(i) && nulls.as_ref().is_none_or(|n| n.is_valid(i)))
-                        .then_some(0)
-                })
-                .collect();
-            return Ok(ColumnarValue::Array(Arc::new(zeros)));
-        }
+        // An untyped empty array literal (make_array()) holds no bounds: the
+        // operand's type, empty, compares the same way.
+        let values = if values.data_type().is_null() {
+            arrow::array::new_empty_array(operand.data_type())
+        } else {
+            values
+        };
         use arrow::datatypes as t;
         let (o, v, n) = (&operand, &values, nulls.as_ref());
         let out = match operand.data_type() {
