@@ -93,10 +93,9 @@ fn plain_batch(schema: &SchemaRef, b: &RecordBatch) -> Result<RecordBatch> {
 /// The Parquet settings of a result file: zstd, row groups of `group_rows`,
 /// no statistics for text (ids, names and labels: a third of the write of
 /// 4.8M RFM rows, and they prune little; numbers, dates and times keep
-/// theirs), and no dictionary for a column whose first values (`first`,
-/// the first row group, sampled) are mostly distinct, such as ids, money and
-/// times: Parquet would build that dictionary only to throw it away (a
-/// quarter of the write of 481k RFM rows, for a file 1% smaller).
+/// theirs), and a dictionary only where one pays, judged by a column's
+/// first values (`first`, the first row group, sampled; see
+/// [`dictionary_pays`]).
 fn writer_properties(
     schema: &SchemaRef,
     first: &[RecordBatch],
@@ -114,17 +113,24 @@ fn writer_properties(
                 parquet::file::properties::EnabledStatistics::None,
             );
         }
-        if mostly_distinct(first, c)? {
+        if !dictionary_pays(first, c)? {
             props = props.set_column_dictionary_enabled(path(), false);
         }
     }
     Ok(props.build())
 }
 
-/// True when more than half of the first (up to) [`DICTIONARY_SAMPLE`]
-/// values of column `c` in `batches` differ from each other; false for
-/// fewer than 1024 values, where a dictionary costs nothing.
-fn mostly_distinct(batches: &[RecordBatch], c: usize) -> Result<bool> {
+/// False for a column whose first (up to) [`DICTIONARY_SAMPLE`] values in
+/// `batches` are mostly distinct (more than half differ), such as ids,
+/// money and times: Parquet would build that dictionary only to throw it
+/// away (a quarter of the write of 481k RFM rows, for a file 1% smaller).
+/// False too for a column of one value, such as RFM's `score_group` when
+/// all customers are scored together: zstd stores it in a few bytes
+/// without a dictionary, and Parquet's dictionary is slow there (481k empty
+/// strings took 31 ms with one and 3.6 ms without, 481k copies of "x" 6.7
+/// and 2.8 ms). True for fewer than 1024 values, where a dictionary costs
+/// nothing.
+fn dictionary_pays(batches: &[RecordBatch], c: usize) -> Result<bool> {
     use arrow::row::{RowConverter, SortField};
     let mut sample = Vec::new();
     let mut rows = 0;
@@ -137,7 +143,7 @@ fn mostly_distinct(batches: &[RecordBatch], c: usize) -> Result<bool> {
         rows += take;
     }
     if rows < 1024 {
-        return Ok(false);
+        return Ok(true);
     }
     let converter = RowConverter::new(vec![SortField::new(sample[0].data_type().clone())])?;
     let encoded = sample
@@ -148,7 +154,7 @@ fn mostly_distinct(batches: &[RecordBatch], c: usize) -> Result<bool> {
         .iter()
         .flat_map(|rows| rows.iter().map(|row| row.data()))
         .collect();
-    Ok(distinct.len() * 2 > rows)
+    Ok(distinct.len() > 1 && distinct.len() * 2 <= rows)
 }
 
 /// Writes batches to `out` as table, CSV or JSON lines. Parquet needs a
@@ -656,6 +662,7 @@ mod tests {
             Field::new("label", DataType::Utf8View, false),
             Field::new("amount", DataType::Int64, false),
             Field::new("score", DataType::Int64, false),
+            Field::new("group", DataType::Utf8View, false),
         ]));
         let rows = 20_000i64;
         let batch = RecordBatch::try_new(
@@ -669,6 +676,9 @@ mod tests {
                 )),
                 Arc::new(Int64Array::from_iter_values((0..rows).map(|i| i * 7919))),
                 Arc::new(Int64Array::from_iter_values((0..rows).map(|i| 1 + i % 5))),
+                Arc::new(StringViewArray::from_iter_values(
+                    (0..rows).map(|i| if i < 10_000 { "" } else { "b2b" }),
+                )),
             ],
         )
         .unwrap();
@@ -685,7 +695,8 @@ mod tests {
             .iter()
             .map(|c| c.encodings().any(|e| e == Encoding::RLE_DICTIONARY))
             .collect();
-        assert_eq!(dictionary, vec![false, true, false, true]);
+        // ids and amounts are distinct, a group is one value in the sample
+        assert_eq!(dictionary, vec![false, true, false, true, false]);
         let got: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
         let plain = plain_schema(&schema);
         assert_eq!(
