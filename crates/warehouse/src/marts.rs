@@ -14,6 +14,9 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
 use deltalake::delta_datafusion::planner::DeltaPlanner;
 use deltalake::kernel::transaction::CommitProperties;
+use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
 
 use crate::bookkeeping::COMMIT_RETRIES;
@@ -92,6 +95,10 @@ impl Warehouse {
                 Stamped::Plan(plan, Arc::new(session))
             }
         };
+        let properties = match &input {
+            Stamped::Batches(out) => writer_properties(&out[0].schema()),
+            Stamped::Plan(plan, _) => writer_properties(plan.schema().as_arrow()),
+        };
         let predicate = format!("{AS_OF_COLUMN} = '{as_of}'");
         let mut attempt = 0;
         loop {
@@ -118,6 +125,7 @@ impl Warehouse {
                     .with_session_state(session.clone()),
             }
             .with_table_name(name)
+            .with_writer_properties(properties.clone())
             .with_commit_properties(
                 CommitProperties::default()
                     .with_metadata(vec![(LOAD_ID_METADATA.to_string(), run_id.into())]),
@@ -168,6 +176,48 @@ impl Warehouse {
         }
         Ok(dates.into_iter().collect())
     }
+}
+
+/// Text columns of marts that hold (nearly) one value per row: a
+/// dictionary would be built only to be thrown away.
+const DISTINCT_TEXT: [&str; 2] = ["customer_id", "interest_id"];
+
+/// The Parquet settings of a mart's data files, like those of a load (see
+/// `staging::writer_properties`): zstd level 1, statistics per column chunk
+/// and none for text, and no dictionary for times, money, floats and the
+/// [`DISTINCT_TEXT`] columns. `run_id` keeps its dictionary: one value, a
+/// few bytes to read. With delta-rs' defaults (snappy, a dictionary for
+/// every column, page statistics) writing the 481k rows of `rfm_customer`
+/// took 0.43-0.44 s and 18.9 MB; with these 0.29-0.30 s and 14.4 MB
+/// (`clv_customer`: 0.43-0.48 s and 26.4 MB, 0.20-0.36 s and 21.4 MB).
+fn writer_properties(schema: &Schema) -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_created_by(format!("crm {}", env!("CARGO_PKG_VERSION")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("valid level"),
+        ))
+        .set_statistics_enabled(EnabledStatistics::Chunk);
+    for f in schema.fields() {
+        let path = || ColumnPath::from(f.name().as_str());
+        let text = matches!(
+            f.data_type(),
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+        );
+        if text {
+            b = b.set_column_statistics_enabled(path(), EnabledStatistics::None);
+        }
+        let distinct = matches!(
+            f.data_type(),
+            DataType::Timestamp(_, _)
+                | DataType::Decimal128(_, _)
+                | DataType::Float64
+                | DataType::Float32
+        ) || (text && DISTINCT_TEXT.contains(&f.name().as_str()));
+        if distinct {
+            b = b.set_column_dictionary_enabled(path(), false);
+        }
+    }
+    b.build()
 }
 
 /// `batches` with the `as_of` and `run_id` columns in front (one empty

@@ -383,3 +383,55 @@ fn scores_within_market_segments_rank_each_segment_on_its_own() {
         ]
     );
 }
+
+/// Marts are written with crm's Parquet settings (zstd, no dictionary for
+/// customer ids, times and money), not delta-rs' defaults (snappy, a
+/// dictionary for every column), and read back the same in pyarrow.
+#[test]
+fn mart_files_are_zstd_with_dictionaries_only_where_they_pay() {
+    let crm = loaded();
+    crm.ok(0, &["run", "--as-of", "2024-06-30"]);
+    let script = format!(
+        "import glob, pyarrow.parquet as pq\n\
+         marts = {:?}\n\
+         for mart in ('rfm_customer', 'rfm_segment'):\n\
+         \x20   files = sorted(glob.glob(marts + '/' + mart + '/**/*.parquet', recursive=True))\n\
+         \x20   assert files, mart\n\
+         \x20   for f in files:\n\
+         \x20       g = pq.ParquetFile(f).metadata.row_group(0)\n\
+         \x20       cols = {{g.column(i).path_in_schema: g.column(i) for i in range(g.num_columns)}}\n\
+         \x20       assert all(c.compression == 'ZSTD' for c in cols.values()), (f, [c.compression for c in cols.values()])\n\
+         \x20       dictionary = sorted(n for n, c in cols.items() if 'RLE_DICTIONARY' in c.encodings)\n\
+         \x20       print(mart, ' '.join(dictionary))\n\
+         t = pq.read_table(glob.glob(marts + '/rfm_customer/**/*.parquet', recursive=True)[0])\n\
+         print('rows', ' '.join(sorted(f'{{c}}:{{s}}' for c, s in zip(t['customer_id'].to_pylist(), t['segment'].to_pylist()))))\n",
+        crm.warehouse().join("marts").to_str().unwrap()
+    );
+    let printed = crate::common::python_ok(&script, &[]);
+    let line = |prefix: &str| -> Vec<&str> {
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {printed}"))
+            .split_whitespace()
+            .collect()
+    };
+    let customer = line("rfm_customer");
+    for distinct in ["customer_id", "first_purchase", "monetary", "avg_check"] {
+        assert!(!customer.contains(&distinct), "{distinct}: {printed}");
+    }
+    for repeating in ["run_id", "segment", "r", "f", "m"] {
+        assert!(customer.contains(&repeating), "{repeating}: {printed}");
+    }
+    assert!(line("rfm_segment").contains(&"segment"), "{printed}");
+    assert_eq!(
+        line("rows"),
+        vec![
+            "A:loyal",
+            "B:promising",
+            "C:at_risk",
+            "D:hibernating",
+            "G:about_to_sleep"
+        ]
+    );
+}
