@@ -100,7 +100,7 @@ SELECT *,
        1 + (5 * (rank() OVER (ORDER BY recency_days DESC) - 1)) // count(*) OVER () AS r,
        1 + (5 * (rank() OVER (ORDER BY frequency) - 1)) // count(*) OVER ()         AS f,
        1 + (5 * (rank() OVER (ORDER BY monetary) - 1)) // count(*) OVER ()          AS m
-FROM (SELECT *, CAST(DATE '{as_of}' - CAST(last_purchase AS DATE) AS BIGINT) AS recency_days FROM rfm_base)
+FROM rfm_base
 """
 
 
@@ -230,8 +230,8 @@ def render(name, params):
         sys.exit(f"query {name}: parameter {left.group(0)} is not bound")
     # DataFusion counts days between dates as a difference of CAST(date AS INT);
     # DuckDB subtracts the dates.
-    sql = re.sub(r"CAST\(DATE '([^']+)' AS INT\) - CAST\(CAST\(([\w.]+) AS DATE\) AS INT\)",
-                 r"(DATE '\1' - CAST(\2 AS DATE))", sql)
+    sql = re.sub(r"CAST\(DATE '([^']+)' AS INT\)\s*-\s*CAST\(CAST\((.+?) AS DATE\) AS INT\)",
+                 r"(DATE '\1' - CAST(\2 AS DATE))", sql, flags=re.S)
     return sql.replace("to_char(", "strftime(")
 
 

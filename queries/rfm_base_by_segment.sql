@@ -8,6 +8,7 @@ SELECT
     b.monetary,
     b.purchase_revenue,
     b.first_purchase,
-    b.last_purchase
+    b.last_purchase,
+    b.recency_days
 FROM rfm_base_all AS b
 LEFT JOIN customers AS c ON c.customer_id = b.customer_id

@@ -10,5 +10,5 @@ SELECT
     quantile_edges(-recency_days, {levels}) AS r_edges,
     quantile_edges(frequency, {levels})     AS f_edges,
     quantile_edges(monetary, {levels})      AS m_edges
-FROM rfm_recency
+FROM rfm_base
 GROUP BY score_group

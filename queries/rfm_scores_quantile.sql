@@ -13,4 +13,4 @@ SELECT
     CAST(1 + width_bucket(-recency_days, {r_edges}) AS INT) AS r,
     CAST(1 + width_bucket(frequency, {f_edges}) AS INT)     AS f,
     CAST(1 + width_bucket(monetary, {m_edges}) AS INT)      AS m
-FROM rfm_recency
+FROM rfm_base

@@ -12,10 +12,9 @@
 --      (width_bucket over the sorted bounds, crates/engine/src/functions.rs).
 -- All three columns go through one pipeline as DECIMAL(38, 2), which holds
 -- day counts, purchase counts and money exactly. Scores are per score_group
--- ('' for all customers, or the market segment). rfm_recency is rfm_base with
--- recency_days.
+-- ('' for all customers, or the market segment).
 WITH base AS (
-    SELECT * FROM rfm_recency
+    SELECT * FROM rfm_base
 ),
 group_size AS (
     SELECT score_group, COUNT(*) AS total

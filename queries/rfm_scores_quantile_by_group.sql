@@ -6,5 +6,5 @@ SELECT
     CAST(1 + width_bucket(-b.recency_days, e.r_edges) AS INT) AS r,
     CAST(1 + width_bucket(b.frequency, e.f_edges) AS INT)     AS f,
     CAST(1 + width_bucket(b.monetary, e.m_edges) AS INT)      AS m
-FROM rfm_recency AS b
+FROM rfm_base AS b
 JOIN rfm_score_edges AS e ON e.score_group = b.score_group

@@ -1,9 +1,8 @@
 -- Fixed-threshold scores ([rfm] method = "thresholds"). rfm_score_bounds holds,
 -- per metric and score, the range (lower, upper]: NULL means unbounded. For
--- recency the ranges run the other way (fewer days, higher score). rfm_recency is
--- rfm_base with recency_days.
+-- recency the ranges run the other way (fewer days, higher score).
 SELECT b.*, r.score AS r, f.score AS f, m.score AS m
-FROM rfm_recency AS b
+FROM rfm_base AS b
 JOIN rfm_score_bounds AS r
   ON r.metric = 'recency'
  AND (r.lower IS NULL OR CAST(b.recency_days AS DOUBLE) > r.lower)

@@ -19,7 +19,6 @@ macro_rules! queries {
 queries!(
     "rfm_base",
     "rfm_base_by_segment",
-    "rfm_recency",
     "rfm_score_edges",
     "rfm_scores_quantile",
     "rfm_scores_quantile_by_group",

@@ -226,10 +226,6 @@ impl Engine {
             }
         };
         self.materialize("rfm_base", &base_sql).await?;
-        // Materialised: the scores read it twice, and the day of a timestamp
-        // is worth computing once.
-        self.materialize("rfm_recency", &render("rfm_recency", &params)?)
-            .await?;
         let scores = match (cfg.method, cfg.score_within) {
             // quantile_edges holds a score group's values at once, outside
             // the memory pool; under a limit, and on a cluster (where one
