@@ -81,8 +81,8 @@ impl Default for IngestConfig {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
-    /// DataFusion target partitions; 0 = two per core, or one per core
-    /// under a memory limit or on a cluster.
+    /// DataFusion target partitions; 0 = two per core and at least 16, or
+    /// one per core under a memory limit or on a cluster.
     pub target_partitions: usize,
     /// Memory limit for query execution, e.g. "4GiB"; empty = unbounded.
     pub memory_limit: String,
