@@ -219,14 +219,28 @@ impl Engine {
             scratch,
             bounded: opts.memory_limit.is_some(),
         };
-        for name in Warehouse::known_names() {
-            let at = opts
-                .table_versions
-                .iter()
-                .find(|(t, _)| t == name)
-                .map(|(_, v)| TimeTravel::Version(*v))
-                .unwrap_or(opts.at);
-            engine.register(name, at).await?;
+        // The tables' logs are read at once: the reads of one overlap the
+        // decoding of another.
+        let wanted: Vec<(&str, TimeTravel)> = Warehouse::known_names()
+            .iter()
+            .map(|&name| {
+                let at = opts
+                    .table_versions
+                    .iter()
+                    .find(|(t, _)| t == name)
+                    .map(|(_, v)| TimeTravel::Version(*v))
+                    .unwrap_or(opts.at);
+                (name, at)
+            })
+            .collect();
+        let providers = futures::future::try_join_all(
+            wanted.iter().map(|&(name, at)| engine.provider(name, at)),
+        )
+        .await?;
+        for ((name, _), provider) in wanted.into_iter().zip(providers) {
+            if let Some(provider) = provider {
+                engine.install(name, provider)?;
+            }
         }
         for (t, _) in &opts.table_versions {
             if !engine.tables.iter().any(|n| n == t) {
@@ -241,12 +255,25 @@ impl Engine {
     /// (Re-)registers `name` at `at`; a table that does not exist (or did not
     /// yet exist at that time) is left out.
     pub async fn register(&mut self, name: &str, at: TimeTravel) -> Result<bool> {
+        match self.provider(name, at).await? {
+            Some(provider) => self.install(name, provider),
+            None => Ok(false),
+        }
+    }
+
+    /// What reads table `name` at `at`, or None when it does not exist (or
+    /// did not yet exist at that time).
+    async fn provider(
+        &self,
+        name: &str,
+        at: TimeTravel,
+    ) -> Result<Option<Arc<dyn datafusion::catalog::TableProvider>>> {
         let table = match self.warehouse.table_at(name, at).await {
             Ok(Some(t)) => t,
-            Ok(None) => return Ok(false),
+            Ok(None) => return Ok(None),
             // A table created after the requested timestamp did not exist then.
             Err(crm_warehouse::Error::Delta(_)) if matches!(at, TimeTravel::Timestamp(_)) => {
-                return Ok(false);
+                return Ok(None);
             }
             Err(e) => return Err(e.into()),
         };
@@ -270,6 +297,15 @@ impl Engine {
                 _ => delta,
             }
         };
+        Ok(Some(provider))
+    }
+
+    /// Registers `provider` as table `name`, replacing any before it.
+    fn install(
+        &mut self,
+        name: &str,
+        provider: Arc<dyn datafusion::catalog::TableProvider>,
+    ) -> Result<bool> {
         self.ctx.deregister_table(name)?;
         self.ctx.register_table(name, provider)?;
         if !self.tables.iter().any(|t| t == name) {
