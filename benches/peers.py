@@ -230,8 +230,10 @@ def render(name, params):
         sys.exit(f"query {name}: parameter {left.group(0)} is not bound")
     # DataFusion counts days between dates as a difference of CAST(date AS INT);
     # DuckDB subtracts the dates.
-    sql = re.sub(r"CAST\(DATE '([^']+)' AS INT\)\s*-\s*CAST\(CAST\((.+?) AS DATE\) AS INT\)",
+    sql = re.sub(r"CAST\(DATE '([^']+)' AS INT\)\s*-\s*CAST\(ts_date\((.+?)\) AS INT\)",
                  r"(DATE '\1' - CAST(\2 AS DATE))", sql, flags=re.S)
+    # crm's ts_date(ts) is CAST(ts AS DATE) by division.
+    sql = re.sub(r"\bts_date\(([\w.]+)\)", r"CAST(\1 AS DATE)", sql)
     return sql.replace("to_char(", "strftime(")
 
 

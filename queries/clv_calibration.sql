@@ -6,11 +6,11 @@
 -- whole per-day aggregation again for the second reference.
 WITH purchase_days AS (
     SELECT customer_id,
-           CAST(ts AS DATE) AS d,
+           ts_date(ts)      AS d,
            SUM(amount)      AS spend
     FROM transactions
     WHERE customer_id IS NOT NULL AND amount >= 0 AND ts < {calibration_end_exclusive}
-    GROUP BY customer_id, CAST(ts AS DATE)
+    GROUP BY customer_id, ts_date(ts)
 ),
 calibration AS (
     SELECT customer_id,

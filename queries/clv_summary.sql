@@ -18,12 +18,12 @@ WITH refunds AS (
     FROM transactions AS t
     JOIN clv_calibration_rows AS c ON c.customer_id = t.customer_id
     WHERE t.amount < 0 AND t.ts < {calibration_end_exclusive}
-      AND CAST(t.ts AS DATE) > c.first_purchase
+      AND ts_date(t.ts) > c.first_purchase
     GROUP BY t.customer_id
 ),
 holdout AS (
     SELECT customer_id,
-           COUNT(DISTINCT CAST(ts AS DATE)) AS x_holdout,
+           COUNT(DISTINCT ts_date(ts)) AS x_holdout,
            SUM(amount)                      AS spend_holdout
     FROM transactions
     WHERE customer_id IS NOT NULL AND amount >= 0

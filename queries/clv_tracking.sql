@@ -4,10 +4,10 @@
 -- engine from clv_summary; a purchase day counts once per customer, and the
 -- first purchase day is not a repeat.
 WITH purchase_days AS (
-    SELECT customer_id, CAST(ts AS DATE) AS d
+    SELECT customer_id, ts_date(ts) AS d
     FROM transactions
     WHERE customer_id IS NOT NULL AND amount >= 0 AND ts < {holdout_end_exclusive}
-    GROUP BY customer_id, CAST(ts AS DATE)
+    GROUP BY customer_id, ts_date(ts)
 )
 SELECT p.d AS day, CAST(COUNT(*) AS BIGINT) AS repeat_days
 FROM purchase_days AS p

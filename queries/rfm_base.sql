@@ -14,7 +14,7 @@ SELECT
     MIN(ts) FILTER (WHERE amount >= 0)          AS first_purchase,
     MAX(ts) FILTER (WHERE amount >= 0)          AS last_purchase,
     CAST(CAST(DATE '{as_of}' AS INT)
-         - CAST(CAST(MAX(ts) FILTER (WHERE amount >= 0) AS DATE) AS INT) AS BIGINT) AS recency_days
+         - CAST(ts_date(MAX(ts) FILTER (WHERE amount >= 0)) AS INT) AS BIGINT) AS recency_days
 FROM transactions
 WHERE customer_id IS NOT NULL
   AND ts < {as_of_end}

@@ -13,7 +13,7 @@ SELECT
     s.frequency,
     CAST(s.monetary AS DECIMAL(18, 2))                                         AS monetary,
     CAST(s.purchase_revenue / s.frequency AS DECIMAL(18, 2))                   AS avg_check,
-    CAST(CAST(DATE '{as_of}' AS INT) - CAST(CAST(s.first_purchase AS DATE) AS INT) AS BIGINT) AS tenure_days,
+    CAST(CAST(DATE '{as_of}' AS INT) - CAST(ts_date(s.first_purchase) AS INT) AS BIGINT) AS tenure_days,
     s.r,
     s.f,
     s.m,

@@ -11,6 +11,9 @@
 //!
 //! - `width_bucket(operand, thresholds)`: the bucket of a value among sorted
 //!   lower bounds, as in PostgreSQL (see [`width_bucket`]).
+//!
+//! - `ts_date(ts)`: the day of a timestamp, as `CAST(ts AS DATE)` but by
+//!   division (see [`ts_date`]).
 
 use std::sync::Arc;
 
@@ -20,6 +23,7 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 
 mod min_by;
 mod quantile_edges;
+mod ts_date;
 mod width_bucket;
 
 /// Registers every function below in a session's (or a scheduler's) registry.
@@ -35,7 +39,10 @@ pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
 
 /// The scalar functions crm's SQL uses.
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
-    vec![Arc::new(ScalarUDF::from(width_bucket::WidthBucket::new()))]
+    vec![
+        Arc::new(ScalarUDF::from(width_bucket::WidthBucket::new())),
+        Arc::new(ScalarUDF::from(ts_date::TsDate::new())),
+    ]
 }
 
 /// The aggregate functions crm's SQL uses.
