@@ -1,16 +1,11 @@
 -- The cohort_retention mart as of {as_of}: customers grouped by the month of
 -- their first purchase (the cohort), and for every later calendar month up to
--- the as-of month, how many of them bought in that month. CONVENTIONS: a
--- purchase has amount >= 0; anonymous receipts take no part; nothing after
--- the as-of day counts. months_since = 0 is the cohort month itself, so its
--- retention is 1 by construction.
+-- the as-of month, how many of them bought in that month. The months each
+-- customer bought in are cohort_purchase_months (cohort_purchase_months.sql,
+-- materialised as of {as_of}). months_since = 0 is the cohort month itself,
+-- so its retention is 1 by construction.
 WITH purchase_months AS (
-    SELECT customer_id, date_trunc('month', ts) AS month
-    FROM transactions
-    WHERE customer_id IS NOT NULL
-      AND amount >= 0
-      AND ts < {as_of_end}
-    GROUP BY 1, 2
+    SELECT customer_id, month FROM cohort_purchase_months
 ),
 cohorts AS (
     SELECT customer_id, MIN(month) AS cohort FROM purchase_months GROUP BY 1

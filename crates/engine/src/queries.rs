@@ -46,6 +46,7 @@ queries!(
     "traffic_light_colours",
     "manager_metrics",
     "manager_summary",
+    "cohort_purchase_months",
     "cohort_retention",
     "report_headline",
     "report_freshness",

