@@ -1,6 +1,6 @@
 //! The business SQL of `queries/`, compiled into the binary so that a
-//! release build needs no files beside it. Each entry is (name, SQL); the
-//! benchmarks iterate [`ALL`] so that every query gets measured.
+//! release build needs no files beside it. Each entry is (name, SQL); a test
+//! checks that [`ALL`] lists every file in `queries/`.
 //!
 //! Queries take parameters as `{name}` placeholders, bound by [`render`] to
 //! values the engine produced itself (dates, integers): never user text.
