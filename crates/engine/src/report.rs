@@ -159,6 +159,7 @@ impl Engine {
     }
 
     /// The `cohort_retention` mart as of `as_of`.
+    ///
     /// The months each customer bought in are materialised first: the
     /// query reads them twice, and DataFusion would scan and group every
     /// transaction for each (at 10M transactions the nightly's

@@ -14,7 +14,6 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
 use deltalake::delta_datafusion::planner::DeltaPlanner;
 use deltalake::kernel::transaction::CommitProperties;
-use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
@@ -191,12 +190,7 @@ const DISTINCT_TEXT: [&str; 2] = ["customer_id", "interest_id"];
 /// took 0.43-0.44 s and 18.9 MB; with these 0.29-0.30 s and 14.4 MB
 /// (`clv_customer`: 0.43-0.48 s and 26.4 MB, 0.20-0.36 s and 21.4 MB).
 fn writer_properties(schema: &Schema) -> WriterProperties {
-    let mut b = WriterProperties::builder()
-        .set_created_by(format!("crm {}", env!("CARGO_PKG_VERSION")))
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(1).expect("valid level"),
-        ))
-        .set_statistics_enabled(EnabledStatistics::Chunk);
+    let mut b = crate::staging::base_properties();
     for f in schema.fields() {
         let path = || ColumnPath::from(f.name().as_str());
         let text = matches!(

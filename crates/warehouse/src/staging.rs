@@ -17,7 +17,9 @@ use crm_core::schema::ColumnType;
 use crm_core::{QuarantineRow, Table};
 use deltalake::kernel::Add;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
-use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use deltalake::parquet::file::properties::{
+    EnabledStatistics, WriterProperties, WriterPropertiesBuilder,
+};
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use tokio::sync::{Mutex, mpsc};
@@ -52,13 +54,7 @@ pub(crate) struct Staged {
 /// - no dictionary for timestamps, money and the natural key, which are
 ///   (nearly) unique, so a dictionary would be built only to be thrown away.
 pub(crate) fn writer_properties(table: Table) -> WriterProperties {
-    let mut b = WriterProperties::builder()
-        .set_created_by(format!("crm {}", env!("CARGO_PKG_VERSION")))
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(1).expect("valid level"),
-        ))
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    let mut b = base_properties().set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
     let keys = table.key_columns();
     for col in table.columns() {
         let key = keys.contains(&col.name);
@@ -74,6 +70,18 @@ pub(crate) fn writer_properties(table: Table) -> WriterProperties {
     }
     b = b.set_column_dictionary_enabled(ColumnPath::from(LOAD_ID_COLUMN), true);
     b.build()
+}
+
+/// What every data file crm writes into a table shares: crm as the writer,
+/// zstd level 1 and statistics per column chunk (see [`writer_properties`];
+/// marts start from these too).
+pub(crate) fn base_properties() -> WriterPropertiesBuilder {
+    WriterProperties::builder()
+        .set_created_by(format!("crm {}", env!("CARGO_PKG_VERSION")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("valid level"),
+        ))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
 }
 
 /// Appends the `_load_id` column: `batch` in `Table::arrow_schema()` becomes
