@@ -157,20 +157,42 @@ impl Ctx {
         sink.finish()
     }
 
+    /// Prints a query's rows in the chosen format as they are computed;
+    /// returns how many there were.
+    pub async fn print_rows(&self, mut rows: crm_engine::RowStream<'_>) -> Result<usize> {
+        let mut sink = self.sink(&rows.schema())?;
+        let mut n = 0;
+        while let Some(b) = rows.next().await {
+            let b = b?;
+            n += b.num_rows();
+            sink.push(&b)?;
+        }
+        sink.finish()?;
+        Ok(n)
+    }
+
     /// Where results go in the chosen format, batch by batch: a result too
     /// large for memory streams through to CSV, JSON lines or Parquet.
+    ///
+    /// A file given with `--out` is written under a temporary name beside
+    /// it and renamed when complete, so a query that fails half-way (or a
+    /// killed run) never leaves a truncated file where the result belongs.
     pub fn sink(&self, schema: &Schema) -> Result<Sink<'_>> {
-        let kind = match (self.format(), &self.out) {
-            (OutputFormat::Parquet, Some(path)) => {
-                SinkKind::Parquet(Box::new(output::ParquetSink::create(path, schema)?))
+        let partial = match (self.format(), &self.out) {
+            (OutputFormat::Xlsx, _) | (_, None) => None,
+            (_, Some(path)) => Some(Partial::beside(path)?),
+        };
+        let kind = match (self.format(), &partial) {
+            (OutputFormat::Parquet, Some(p)) => {
+                SinkKind::Parquet(Box::new(output::ParquetSink::create(&p.tmp, schema)?))
             }
-            (OutputFormat::Xlsx, Some(_)) => SinkKind::Xlsx(Vec::new()),
-            (f, Some(path)) => SinkKind::Text(output::TextSink::new(
+            (OutputFormat::Xlsx, _) => SinkKind::Xlsx(Vec::new()),
+            (f, Some(p)) => SinkKind::Text(output::TextSink::new(
                 f,
                 schema,
                 Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(path)
-                        .with_context(|| format!("cannot create {}", path.display()))?,
+                    std::fs::File::create(&p.tmp)
+                        .with_context(|| format!("cannot create {}", p.tmp.display()))?,
                 )) as Box<dyn Write>,
             )?),
             (f, None) => SinkKind::Text(output::TextSink::new(
@@ -183,6 +205,7 @@ impl Ctx {
             ctx: self,
             schema: schema.clone(),
             kind,
+            partial,
             started: std::time::Instant::now(),
         })
     }
@@ -215,7 +238,51 @@ pub struct Sink<'a> {
     ctx: &'a Ctx,
     schema: Schema,
     kind: SinkKind,
+    /// The file being written for `--out`, renamed into place by `finish`.
+    partial: Option<Partial>,
     started: std::time::Instant,
+}
+
+/// A file written under a temporary name in its destination's directory
+/// (`.NAME.PID.partial`), removed unless [`Partial::complete`] moves it into
+/// place.
+struct Partial {
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+impl Partial {
+    fn beside(dest: &std::path::Path) -> Result<Partial> {
+        let name = dest
+            .file_name()
+            .with_context(|| format!("--out {} names no file", dest.display()))?;
+        let tmp = dest.with_file_name(format!(
+            ".{}.{}.partial",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        Ok(Partial {
+            tmp,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    fn complete(self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.dest).with_context(|| {
+            format!(
+                "cannot move {} to {}",
+                self.tmp.display(),
+                self.dest.display()
+            )
+        })
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        // After `complete` the name is gone and this finds nothing.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
 }
 
 enum SinkKind {
@@ -242,6 +309,9 @@ impl Sink<'_> {
         match self.kind {
             SinkKind::Parquet(w) => {
                 let rows = w.finish()?;
+                if let Some(p) = self.partial {
+                    p.complete()?;
+                }
                 self.ctx.info(&format!(
                     "wrote {rows} rows to {} in {:.2} s",
                     path.expect("checked in Ctx::new").display(),
@@ -269,6 +339,9 @@ impl Sink<'_> {
             }
             SinkKind::Text(w) => {
                 w.finish()?;
+                if let Some(p) = self.partial {
+                    p.complete()?;
+                }
             }
         }
         Ok(())

@@ -24,12 +24,14 @@ mod park;
 pub mod queries;
 pub mod report;
 pub mod rfm;
+mod rows;
 mod session;
 
 pub use cluster::{Cluster, Connector};
 pub use error::{Error, Result};
 pub use memory::parse_byte_size;
 pub use rfm::{RfmResult, Table};
+pub use rows::RowStream;
 pub use session::{Engine, EngineOptions, SpillTotals};
 
 pub use crm_clv;

@@ -10,7 +10,6 @@ use arrow::datatypes::SchemaRef;
 use datafusion::execution::{SpillFile, SpillWriter};
 use datafusion::parquet;
 use datafusion::parquet::arrow::ArrowWriter;
-use futures::StreamExt;
 
 use crate::error::{Error, Result};
 use crate::rfm::Table;
@@ -59,15 +58,16 @@ impl Engine {
         what: &str,
         mut inspect: impl FnMut(&RecordBatch) -> Result<()>,
     ) -> Result<Result<Parked, SchemaRef>> {
-        let (plan, mut stream) = self.stream_sql(sql).await?;
+        let df = self.context().sql(sql).await?;
+        let label = format!("{} parked as {what}", crate::queries::query_name(sql));
+        let mut rows = self.stream_rows(&label, df).await?;
         let mut sink = ParkSink::new(self, what);
-        while let Some(b) = stream.next().await {
+        while let Some(b) = rows.next().await {
             let b = b?;
             inspect(&b)?;
             sink.push(&b)?;
         }
-        self.spill().add_plan(&plan);
-        Ok(sink.finish()?.ok_or_else(|| stream.schema()))
+        Ok(sink.finish()?.ok_or_else(|| rows.schema()))
     }
 
     /// A temporary file in the spill directory for rows of `schema`, written
@@ -109,17 +109,7 @@ impl Engine {
             let t = self.collect_sql(sql).await?;
             return self.register_rows(name, &t).await;
         }
-        let started = std::time::Instant::now();
         let parked = self.park_sql(sql, name, |_| Ok(())).await?;
-        if let Ok(p) = &parked {
-            log::debug!(
-                target: "crm::query",
-                "{}: {} rows parked as {name}, {:.2} s",
-                crate::queries::query_name(sql),
-                p.rows,
-                started.elapsed().as_secs_f64()
-            );
-        }
         self.register_park(name, parked).await
     }
 

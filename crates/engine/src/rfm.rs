@@ -83,24 +83,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs SQL produced by [`render`] (never user text) as one stream of
-    /// batches; the plan is returned for its metrics once the stream is done.
-    pub(crate) async fn stream_sql(
-        &self,
-        sql: &str,
-    ) -> Result<(
-        Arc<dyn datafusion::physical_plan::ExecutionPlan>,
-        datafusion::physical_plan::SendableRecordBatchStream,
-    )> {
-        let df = self.context().sql(sql).await?;
-        let plan = df.create_physical_plan().await?;
-        let stream = datafusion::physical_plan::execute_stream(
-            Arc::clone(&plan),
-            self.context().task_ctx(),
-        )?;
-        Ok((plan, stream))
-    }
-
     /// Runs SQL produced by [`render`] (never user text) and collects it.
     pub(crate) async fn collect_sql(&self, sql: &str) -> Result<Table> {
         let started = std::time::Instant::now();
@@ -182,6 +164,34 @@ impl Engine {
         as_of: NaiveDate,
         cfg: &RfmConfig,
     ) -> Result<Vec<(&'static str, String)>> {
+        let params = self.rfm_scored(as_of, cfg).await?;
+        self.materialize("rfm_customer_now", &render("rfm_customer", &params)?)
+            .await?;
+        Ok(params)
+    }
+
+    /// The per-customer RFM rows as of `as_of` (those of
+    /// [`Engine::rfm_customers`]) as they are computed, for output that
+    /// writes them on the way rather than holding them all.
+    pub async fn rfm_customer_rows(
+        &self,
+        as_of: NaiveDate,
+        cfg: &RfmConfig,
+    ) -> Result<crate::rows::RowStream<'_>> {
+        let params = self.rfm_scored(as_of, cfg).await?;
+        let sql = render("rfm_customer", &params)?;
+        let df = self.context().sql(&sql).await?;
+        self.stream_rows(crate::queries::query_name(&sql), df).await
+    }
+
+    /// Registers what `rfm_customer.sql` reads as of `as_of`: the scored
+    /// customers (`rfm_scores`) and the segment map; returns the parameters
+    /// the queries were rendered with.
+    async fn rfm_scored(
+        &self,
+        as_of: NaiveDate,
+        cfg: &RfmConfig,
+    ) -> Result<Vec<(&'static str, String)>> {
         cfg.validate().map_err(Error::Invalid)?;
         let map = cfg
             .segment_map()
@@ -226,6 +236,8 @@ impl Engine {
             }
         };
         self.materialize("rfm_base", &base_sql).await?;
+        // Whether rfm_scores can be a view: see below.
+        let mut view = false;
         let scores = match (cfg.method, cfg.score_within) {
             // quantile_edges holds a score group's values at once, outside
             // the memory pool; under a limit, and on a cluster (where one
@@ -250,6 +262,7 @@ impl Engine {
                     };
                     params.push((name, literal));
                 }
+                view = true;
                 render("rfm_scores_quantile", &params)?
             }
             (ScoreMethod::Quantile, ScoreWithin::MarketSegment) => {
@@ -264,13 +277,19 @@ impl Engine {
                 render("rfm_scores_thresholds", &params)?
             }
         };
-        // Materialised, so that the plan of rfm_customer knows their number
-        // and joins the segment map to them, not them to the map.
-        self.materialize("rfm_scores", &scores).await?;
+        // rfm_customer's plan has to know how many scored customers there
+        // are, to join the segment map to them rather than them to the map.
+        // Scores computed row by row over rfm_base (a view) keep its count;
+        // the others come out of joins and aggregations and are
+        // materialised. (A view saves a copy of every customer: 0.44 GB and
+        // 0.1 s at 4.8M.)
+        if view {
+            let df = self.context().sql(&scores).await?;
+            self.register_view("rfm_scores", df)?;
+        } else {
+            self.materialize("rfm_scores", &scores).await?;
+        }
         self.register_rows("rfm_segment_map", &segment_map_table(&map)?)
-            .await?;
-
-        self.materialize("rfm_customer_now", &render("rfm_customer", &params)?)
             .await?;
         Ok(params)
     }

@@ -53,19 +53,24 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
             } else {
                 "rfm_segment"
             };
-            let t = match read_mart(&engine, name, as_of).await? {
+            let rows = match read_mart(&engine, name, as_of).await? {
                 Some(t) => {
                     ctx.debug(&format!("read mart {name} for {as_of}"));
-                    t
+                    print_without(ctx, &t, &[])?;
+                    t.num_rows()
                 }
+                // Written as computed: 4.8M customers are 0.7 GB in memory.
                 None if args.per_customer => {
-                    engine.rfm_customers(as_of, &ctx.config.rfm).await?;
-                    engine.registered_rows("rfm_customer_now", None).await?
+                    let rows = engine.rfm_customer_rows(as_of, &ctx.config.rfm).await?;
+                    ctx.print_rows(rows).await?
                 }
-                None => engine.rfm(as_of, &ctx.config.rfm).await?.segments,
+                None => {
+                    let t = engine.rfm(as_of, &ctx.config.rfm).await?.segments;
+                    print_without(ctx, &t, &[])?;
+                    t.num_rows()
+                }
             };
-            print_without(ctx, &t, &[])?;
-            ctx.info(&format!("rfm as of {as_of}: {} rows", t.num_rows()));
+            ctx.info(&format!("rfm as of {as_of}: {rows} rows"));
         }
     }
     Ok(Outcome::Success)

@@ -60,9 +60,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
     let wh = ctx.warehouse()?;
     let engine = ctx.engine(&wh, opts).await?;
     let df = engine.sql(&query).await?;
-    let schema = df.schema().as_arrow().clone();
-    let batches = df.collect().await?;
-    ctx.print_batches(&schema, &batches)?;
+    ctx.print_rows(engine.stream_rows("sql", df).await?).await?;
     Ok(Outcome::Success)
 }
 

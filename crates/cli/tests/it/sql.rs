@@ -52,3 +52,75 @@ fn every_format_prints_the_same_rows() {
         "transaction_id,customer_id,amount\nt1,007,1234.50\nt2,,-5.00\n"
     );
 }
+
+/// Results stream to `--out` as they are computed: a query that fails
+/// after its first rows leaves neither a truncated file nor a temporary one,
+/// and a file already there keeps its content.
+#[test]
+fn a_query_failing_half_way_leaves_out_untouched() {
+    let crm = Crm::new();
+    let f = crm.file(
+        "tx.csv",
+        "transaction_id,customer_id,ts,amount\nt1,c1,2024-01-01 10:00:00,10.00\n",
+    );
+    crm.ok(0, &["load", "--table", "transactions", f.to_str().unwrap()]);
+    let dir = crm.dir.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    // 'x' fails its cast while the query runs, not while it is planned.
+    let failing = "SELECT CAST(v AS INT) AS n FROM (VALUES ('1'), ('2'), ('x')) AS t(v)";
+    for format in ["parquet", "csv", "json"] {
+        let out = dir.join(format!("r.{format}"));
+        let run = crm.run(&[
+            "sql",
+            failing,
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(run.status.code(), Some(1), "{format}");
+        assert!(
+            String::from_utf8_lossy(&run.stderr).contains("'x'"),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(!out.exists(), "{format}: a partial result was left");
+
+        std::fs::write(&out, "kept").unwrap();
+        assert_eq!(
+            crm.run(&[
+                "sql",
+                failing,
+                "--format",
+                format,
+                "--out",
+                out.to_str().unwrap()
+            ])
+            .status
+            .code(),
+            Some(1)
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "kept", "{format}");
+        // The same query without the bad row replaces the file.
+        let good = "SELECT CAST(v AS INT) AS n FROM (VALUES ('1'), ('2')) AS t(v)";
+        crm.ok(
+            0,
+            &[
+                "sql",
+                good,
+                "--format",
+                format,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_ne!(std::fs::read(&out).unwrap(), b"kept", "{format}");
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut left = left;
+    left.sort();
+    assert_eq!(left, ["r.csv", "r.json", "r.parquet"]);
+}
