@@ -19,6 +19,7 @@ macro_rules! queries {
 queries!(
     "rfm_base",
     "rfm_base_by_segment",
+    "rfm_score_edge",
     "rfm_score_edges",
     "rfm_scores_quantile",
     "rfm_scores_quantile_by_group",

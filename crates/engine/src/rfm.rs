@@ -95,10 +95,16 @@ impl Engine {
         // fetched over Arrow IPC carries those buffers whole) is let go at
         // once rather than held until the last one is in.
         let collected = async {
-            let mut stream = datafusion::physical_plan::execute_stream(
-                Arc::clone(&plan),
-                self.context().task_ctx(),
-            )?;
+            // Driven by a task of its own: the last step of a plan (a final
+            // aggregation) runs on a worker, so that queries collected at
+            // once run at once.
+            let mut stream = datafusion::physical_plan::common::spawn_buffered(
+                datafusion::physical_plan::execute_stream(
+                    Arc::clone(&plan),
+                    self.context().task_ctx(),
+                )?,
+                2,
+            );
             let mut batches = Vec::new();
             while let Some(b) = stream.next().await {
                 batches.push(crate::compact::compact(b?)?);
@@ -248,15 +254,28 @@ impl Engine {
             }
             (ScoreMethod::Quantile, ScoreWithin::All) => {
                 // One score group: its edges (a few values per column) are
-                // bound into the query as literals.
-                let edges = self
-                    .collect_sql(&render("rfm_score_edges", &params)?)
-                    .await?;
+                // bound into the query as literals. The columns' queries run
+                // at once (each ends on one core).
+                let columns = [
+                    ("r_edges", "-recency_days"),
+                    ("f_edges", "frequency"),
+                    ("m_edges", "monetary"),
+                ];
+                let queries = columns
+                    .iter()
+                    .map(|(_, value)| {
+                        let mut p = params.clone();
+                        p.push(("value", value.to_string()));
+                        render("rfm_score_edge", &p)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let edges =
+                    futures::future::try_join_all(queries.iter().map(|q| self.collect_sql(q)))
+                        .await?;
                 let mut params = params.clone();
-                let row = edges.batches.iter().find(|b| b.num_rows() > 0);
-                for name in ["r_edges", "f_edges", "m_edges"] {
-                    let literal = match row.and_then(|b| b.column_by_name(name)) {
-                        Some(list) => array_literal(list.as_list::<i32>().value(0).as_ref())?,
+                for ((name, _), t) in columns.iter().zip(&edges) {
+                    let literal = match t.batches.iter().find(|b| b.num_rows() > 0) {
+                        Some(b) => array_literal(b.column(0).as_list::<i32>().value(0).as_ref())?,
                         // No customer: no edges.
                         None => "make_array()".to_string(),
                     };
