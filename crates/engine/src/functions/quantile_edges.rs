@@ -19,7 +19,7 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, ArrowPrimitiveType, AsArray, BooleanArray, ListArray, PrimitiveArray,
 };
-use arrow::buffer::OffsetBuffer;
+use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{
     ArrowNativeTypeOp, DataType, Date32Type, Decimal128Type, Field, FieldRef, Float64Type,
     Int32Type, Int64Type,
@@ -210,6 +210,12 @@ struct EdgesGroups<T: ArrowPrimitiveType> {
     data_type: DataType,
     levels: usize,
     values: Vec<Vec<T::Native>>,
+    /// With one group (every customer scored together), the values of
+    /// batches without nulls as they came, not yet in `values[0]`: copied
+    /// there once, at their full size, instead of into a vector grown
+    /// batch by batch (whose doublings copied them again: 2% of the CPU of
+    /// `crm rfm` at 10^8).
+    pending: Vec<ScalarBuffer<T::Native>>,
 }
 
 impl<T: ArrowPrimitiveType> EdgesGroups<T>
@@ -221,6 +227,20 @@ where
             data_type,
             levels,
             values: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Moves the pending values into `values[0]`.
+    fn settle(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let more = self.pending.iter().map(|p| p.len()).sum();
+        let group = &mut self.values[0];
+        group.reserve_exact(more);
+        for p in self.pending.drain(..) {
+            group.extend_from_slice(&p);
         }
     }
 
@@ -235,9 +255,10 @@ where
         self.values.resize_with(total_num_groups, Vec::new);
         let all = opt_filter.is_none() && values.null_count() == 0;
         if all && total_num_groups == 1 {
-            self.values[0].extend_from_slice(values.values());
+            self.pending.push(values.values().clone());
             return;
         }
+        self.settle();
         for (i, &g) in group_indices.iter().enumerate() {
             if values.is_valid(i) && opt_filter.is_none_or(|f| f.value(i) && f.is_valid(i)) {
                 self.values[g].push(values.value(i));
@@ -312,6 +333,7 @@ where
         };
         let lists = lists.as_list::<i32>();
         self.values.resize_with(total_num_groups, Vec::new);
+        self.settle();
         // Room for every incoming value first: the states are whole
         // partitions' values, and growing by doubling would copy them again.
         let mut incoming = vec![0; total_num_groups];
@@ -336,12 +358,14 @@ where
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        self.settle();
         let groups = emit_to.take_needed(&mut self.values);
         let levels = self.levels;
         self.lists(groups, |v| edges_of(v, levels))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        self.settle();
         let groups = emit_to.take_needed(&mut self.values);
         Ok(vec![self.lists(groups, |v| v)?])
     }
@@ -373,6 +397,7 @@ where
                 .iter()
                 .map(|v| v.capacity() * std::mem::size_of::<T::Native>())
                 .sum::<usize>()
+            + self.pending.iter().map(|p| p.inner().len()).sum::<usize>()
     }
 }
 
@@ -616,6 +641,32 @@ mod tests {
         )
         .await;
         assert_eq!(none, vec!["[]"]);
+        // Batches with and without nulls, in one partition: the values of
+        // the null-free ones wait as they came, the others are copied.
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![Field::new(
+            "v",
+            DataType::Int64,
+            true,
+        )]));
+        let batch = |v: Vec<Option<i64>>| {
+            arrow::array::RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(arrow::array::Int64Array::from(v))],
+            )
+            .unwrap()
+        };
+        let one = datafusion::datasource::MemTable::try_new(
+            schema.clone(),
+            vec![vec![
+                batch(vec![Some(5), Some(1)]),
+                batch(vec![Some(3), None]),
+                batch(vec![Some(3)]),
+            ]],
+        )
+        .unwrap();
+        ctx.register_table("batches", Arc::new(one)).unwrap();
+        let mixed = rows_of(&ctx, "SELECT quantile_edges(v, 4) AS e FROM batches").await;
+        assert_eq!(mixed, whole);
         let err = ctx
             .sql("SELECT quantile_edges('x', 5)")
             .await
