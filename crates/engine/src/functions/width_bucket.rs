@@ -211,42 +211,33 @@ mod tests {
     use arrow::datatypes::{Field, Int64Type};
     use datafusion::prelude::SessionContext;
 
+    /// The buckets of `operand` with `thresholds` per row.
     fn buckets(operand: ArrayRef, thresholds: ListArray) -> Vec<Option<i32>> {
-        let f = WidthBucket::new();
-        let args = ScalarFunctionArgs {
-            arg_fields: vec![
-                Arc::new(Field::new("o", operand.data_type().clone(), true)),
-                Arc::new(Field::new("t", thresholds.data_type().clone(), true)),
-            ],
-            number_rows: operand.len(),
-            args: vec![
-                ColumnarValue::Array(operand),
-                ColumnarValue::Array(Arc::new(thresholds)),
-            ],
-            return_field: Arc::new(Field::new("b", DataType::Int32, true)),
-            config_options: Default::default(),
-        };
-        let out = f.invoke_with_args(args).unwrap().into_array(0).unwrap();
-        out.as_primitive::<arrow::datatypes::Int32Type>()
-            .iter()
-            .collect()
+        invoke(operand, ColumnarValue::Array(Arc::new(thresholds)))
     }
 
     /// [`buckets`] with the same bounds for every row, as an array literal.
     fn buckets_same(operand: ArrayRef, bounds: ListArray) -> Vec<Option<i32>> {
-        let f = WidthBucket::new();
         let bounds = datafusion::common::ScalarValue::List(Arc::new(bounds));
+        invoke(operand, ColumnarValue::Scalar(bounds))
+    }
+
+    fn invoke(operand: ArrayRef, thresholds: ColumnarValue) -> Vec<Option<i32>> {
         let args = ScalarFunctionArgs {
             arg_fields: vec![
                 Arc::new(Field::new("o", operand.data_type().clone(), true)),
-                Arc::new(Field::new("t", bounds.data_type(), true)),
+                Arc::new(Field::new("t", thresholds.data_type(), true)),
             ],
             number_rows: operand.len(),
-            args: vec![ColumnarValue::Array(operand), ColumnarValue::Scalar(bounds)],
+            args: vec![ColumnarValue::Array(operand), thresholds],
             return_field: Arc::new(Field::new("b", DataType::Int32, true)),
             config_options: Default::default(),
         };
-        let out = f.invoke_with_args(args).unwrap().into_array(0).unwrap();
+        let out = WidthBucket::new()
+            .invoke_with_args(args)
+            .unwrap()
+            .into_array(0)
+            .unwrap();
         out.as_primitive::<arrow::datatypes::Int32Type>()
             .iter()
             .collect()
