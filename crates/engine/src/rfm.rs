@@ -242,15 +242,14 @@ impl Engine {
             }
         };
         self.materialize("rfm_base", &base_sql).await?;
-        // Whether rfm_scores can be a view: see below.
-        let mut view = false;
-        let scores = match (cfg.method, cfg.score_within) {
+        // The scores' query, and whether it can be a view (see below).
+        let (scores, view) = match (cfg.method, cfg.score_within) {
             // quantile_edges holds a score group's values at once, outside
             // the memory pool; under a limit, and on a cluster (where one
             // task would hold them), the scores come from spillable counts
             // per distinct value instead: the same numbers.
             (ScoreMethod::Quantile, _) if self.bounded() || self.on_cluster() => {
-                render("rfm_scores_quantile_bounded", &params)?
+                (render("rfm_scores_quantile_bounded", &params)?, false)
             }
             (ScoreMethod::Quantile, ScoreWithin::All) => {
                 // One score group: its edges (a few values per column) are
@@ -281,19 +280,18 @@ impl Engine {
                     };
                     params.push((name, literal));
                 }
-                view = true;
-                render("rfm_scores_quantile", &params)?
+                (render("rfm_scores_quantile", &params)?, true)
             }
             (ScoreMethod::Quantile, ScoreWithin::MarketSegment) => {
                 // The edges of each market segment, joined to its customers.
                 self.materialize("rfm_score_edges", &render("rfm_score_edges", &params)?)
                     .await?;
-                render("rfm_scores_quantile_by_group", &params)?
+                (render("rfm_scores_quantile_by_group", &params)?, false)
             }
             (ScoreMethod::Thresholds, _) => {
                 self.register_rows("rfm_score_bounds", &score_bounds(cfg)?)
                     .await?;
-                render("rfm_scores_thresholds", &params)?
+                (render("rfm_scores_thresholds", &params)?, false)
             }
         };
         // rfm_customer's plan has to know how many scored customers there
