@@ -178,8 +178,42 @@ pub fn write_batches(
 /// widths, so it is printed when the sink finishes.
 pub struct TextSink<W: Write> {
     schema: SchemaRef,
-    state: TextState<W>,
+    state: TextState<PipeWatch<W>>,
     rows: usize,
+    /// Set when the reader went away (see [`PipeWatch`]).
+    closed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The output of a [`TextSink`], noting a closed pipe: Arrow's CSV and JSON
+/// writers keep only the text of a write error, and a closed pipe has to
+/// stay recognisable as one (`crm sql ... | head` ends with code 0).
+struct PipeWatch<W> {
+    inner: W,
+    closed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<W: Write> PipeWatch<W> {
+    fn watch<T>(&self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.closed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for PipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.watch(r)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.inner.flush();
+        self.watch(r)
+    }
 }
 
 enum TextState<W: Write> {
@@ -190,6 +224,11 @@ enum TextState<W: Write> {
 
 impl<W: Write> TextSink<W> {
     pub fn new(format: OutputFormat, schema: &Schema, out: W) -> Result<Self> {
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let out = PipeWatch {
+            inner: out,
+            closed: Arc::clone(&closed),
+        };
         let state = match format {
             OutputFormat::Table => TextState::Table(out, Vec::new()),
             OutputFormat::Csv => TextState::Csv(
@@ -216,26 +255,32 @@ impl<W: Write> TextSink<W> {
             schema: plain_schema(schema),
             state,
             rows: 0,
+            closed,
         })
     }
 
     pub fn push(&mut self, batch: &RecordBatch) -> Result<()> {
         let b = plain_batch(&self.schema, batch)?;
         self.rows += b.num_rows();
-        match &mut self.state {
-            TextState::Table(_, kept) => kept.push(b),
-            TextState::Csv(w, wrote) => {
-                w.write(&b)?;
-                *wrote = true;
+        let written = match &mut self.state {
+            TextState::Table(_, kept) => {
+                kept.push(b);
+                Ok(())
             }
-            TextState::Json(w) => w.write(&b)?,
-        }
-        Ok(())
+            TextState::Csv(w, wrote) => w.write(&b).map(|()| *wrote = true),
+            TextState::Json(w) => w.write(&b),
+        };
+        written.map_err(|e| pipe_error(&self.closed, e.into()))
     }
 
     /// Prints what is held back (the table; the CSV header of an empty
     /// result) and flushes; returns the rows written.
     pub fn finish(self) -> Result<usize> {
+        let closed = Arc::clone(&self.closed);
+        self.write_held().map_err(|e| pipe_error(&closed, e))
+    }
+
+    fn write_held(self) -> Result<usize> {
         match self.state {
             TextState::Table(mut out, kept) => {
                 let text = if kept.iter().all(|b| b.num_rows() == 0) {
@@ -433,6 +478,16 @@ impl ParquetSink {
             }
         }
         Ok(self.rows)
+    }
+}
+
+/// A write error as a closed pipe when the reader went away, whatever the
+/// writer made of it.
+fn pipe_error(closed: &std::sync::atomic::AtomicBool, e: Error) -> Error {
+    if closed.load(std::sync::atomic::Ordering::Relaxed) {
+        Error::Io(std::io::ErrorKind::BrokenPipe.into())
+    } else {
+        e
     }
 }
 

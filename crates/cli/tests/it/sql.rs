@@ -124,3 +124,41 @@ fn a_query_failing_half_way_leaves_out_untouched() {
     left.sort();
     assert_eq!(left, ["r.csv", "r.json", "r.parquet"]);
 }
+
+/// `crm sql ... | head`: a reader that stops early is not an error, in CSV
+/// and JSON alike (their writers keep only the text of a write error).
+#[test]
+fn a_closed_pipe_ends_quietly_with_code_zero() {
+    use std::io::Read;
+    let crm = Crm::new();
+    crm.ok(0, &["init"]);
+    for format in ["csv", "json"] {
+        let mut child = crm
+            .command()
+            .args([
+                "sql",
+                "SELECT value, 'a longer text to fill the pipe' AS t FROM generate_series(1, 2000000)",
+                "--format",
+                format,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 64];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // The read end is closed here, as `head` closes it.
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
