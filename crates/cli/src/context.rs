@@ -183,16 +183,17 @@ impl Ctx {
             (_, Some(path)) => Some(Partial::beside(path)?),
         };
         let kind = match (self.format(), &partial) {
-            (OutputFormat::Parquet, Some(p)) => {
-                SinkKind::Parquet(Box::new(output::ParquetSink::create(&p.tmp, schema)?))
-            }
+            (OutputFormat::Parquet, Some(p)) => SinkKind::Parquet(Box::new(
+                output::ParquetSink::create(&p.tmp, schema).with_context(|| p.naming())?,
+            )),
             (OutputFormat::Xlsx, _) => SinkKind::Xlsx(Vec::new()),
             (f, Some(p)) => SinkKind::Text(output::TextSink::new(
                 f,
                 schema,
                 Box::new(std::io::BufWriter::new(
                     std::fs::File::create(&p.tmp)
-                        .with_context(|| format!("cannot create {}", p.tmp.display()))?,
+                        .with_context(|| format!("cannot create {}", p.tmp.display()))
+                        .with_context(|| p.naming())?,
                 )) as Box<dyn Write>,
             )?),
             (f, None) => SinkKind::Text(output::TextSink::new(
@@ -265,6 +266,11 @@ impl Partial {
             tmp,
             dest: dest.to_path_buf(),
         })
+    }
+
+    /// What a failure to create the file is about.
+    fn naming(&self) -> String {
+        format!("cannot write --out {}", self.dest.display())
     }
 
     fn complete(self) -> Result<()> {

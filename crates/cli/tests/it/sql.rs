@@ -116,6 +116,15 @@ fn a_query_failing_half_way_leaves_out_untouched() {
         );
         assert_ne!(std::fs::read(&out).unwrap(), b"kept", "{format}");
     }
+    // A directory that does not exist: the message names the --out path.
+    let nowhere = dir.join("missing").join("r.csv");
+    let run = crm.run(&["sql", "SELECT 1 AS n", "--out", nowhere.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains(&format!("cannot write --out {}", nowhere.display())),
+        "{err}"
+    );
     let left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
