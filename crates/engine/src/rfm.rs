@@ -112,16 +112,7 @@ impl Engine {
             Ok::<_, Error>(batches)
         }
         .await;
-        if log::log_enabled!(target: "crm::plan", log::Level::Trace) {
-            log::trace!(
-                target: "crm::plan",
-                "{name}:\n{}",
-                datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
-                    plan.as_ref()
-                )
-                .indent(true)
-            );
-        }
+        crate::rows::trace_plan(name, plan.as_ref());
         let batches = collected
             .inspect_err(|e| {
                 log::debug!(target: "crm::query", "{name}: failed after {:.2} s: {e}", started.elapsed().as_secs_f64())

@@ -63,17 +63,19 @@ impl RowStream<'_> {
             self.rows,
             self.started.elapsed().as_secs_f64()
         );
-        if log::log_enabled!(target: "crm::plan", log::Level::Trace) {
-            log::trace!(
-                target: "crm::plan",
-                "{}:\n{}",
-                self.name,
-                datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
-                    self.plan.as_ref()
-                )
+        trace_plan(&self.name, self.plan.as_ref());
+    }
+}
+
+/// Logs a finished query's plan with its metrics to `crm::plan` (`-vvv`).
+pub(crate) fn trace_plan(name: &str, plan: &dyn ExecutionPlan) {
+    if log::log_enabled!(target: "crm::plan", log::Level::Trace) {
+        log::trace!(
+            target: "crm::plan",
+            "{name}:\n{}",
+            datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan)
                 .indent(true)
-            );
-        }
+        );
     }
 }
 

@@ -252,15 +252,6 @@ impl Engine {
         Ok(engine)
     }
 
-    /// (Re-)registers `name` at `at`; a table that does not exist (or did not
-    /// yet exist at that time) is left out.
-    pub async fn register(&mut self, name: &str, at: TimeTravel) -> Result<bool> {
-        match self.provider(name, at).await? {
-            Some(provider) => self.install(name, provider),
-            None => Ok(false),
-        }
-    }
-
     /// What reads table `name` at `at`, or None when it does not exist (or
     /// did not yet exist at that time).
     async fn provider(
@@ -305,13 +296,13 @@ impl Engine {
         &mut self,
         name: &str,
         provider: Arc<dyn datafusion::catalog::TableProvider>,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         self.ctx.deregister_table(name)?;
         self.ctx.register_table(name, provider)?;
         if !self.tables.iter().any(|t| t == name) {
             self.tables.push(name.to_string());
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Names of the registered tables.
