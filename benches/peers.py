@@ -87,11 +87,21 @@ RFM_DEFAULT_MAP = [
 ]
 
 
-def rfm_segment_map_rows():
-    """rfm_segment_map as crm registers it: every (r, f, m) cell with its segment."""
+def rfm_segment_cases():
+    """The segment map as crm binds it into rfm_customer.sql: CASE branches over
+    the cell key r * 10000 + f * 100 + m, one per (r, f, m) cell."""
     span = lambda t: range(int(t.split("-")[0]), int(t.split("-")[-1]) + 1)
-    return [(r, f, m, f"{r}{f}{m}", key, ru)
-            for key, ru, rs, fs in RFM_DEFAULT_MAP for r in span(rs) for f in span(fs) for m in range(1, 6)]
+    quote = lambda s: "'" + s.replace("'", "''") + "'"
+    cases = {"rfm_cells": "", "segments": "", "segments_ru": ""}
+    for key, ru, rs, fs in RFM_DEFAULT_MAP:
+        for r in span(rs):
+            for f in span(fs):
+                for m in range(1, 6):
+                    when = f"WHEN {r * 10000 + f * 100 + m} THEN "
+                    cases["rfm_cells"] += f"{when}'{r}{f}{m}' "
+                    cases["segments"] += f"{when}{quote(key)} "
+                    cases["segments_ru"] += f"{when}{quote(ru)} "
+    return cases
 
 
 # crm's tie_quantile(x, 5) OVER () is 1 + floor(5 * (RANK() - 1) / N) (queries/rfm_scores_quantile.sql).
@@ -113,11 +123,8 @@ def duckdb_rfm_mart(warehouse, as_of, out):
     day = dt.date.fromisoformat(as_of)
     con = duckdb.connect()
     con.execute(f"CREATE VIEW transactions AS SELECT * FROM read_parquet({tx_files(warehouse)})")
-    con.execute("CREATE TABLE rfm_segment_map (r INTEGER, f INTEGER, m INTEGER, rfm_cell VARCHAR, "
-                "segment VARCHAR, segment_ru VARCHAR)")
-    con.executemany("INSERT INTO rfm_segment_map VALUES (?, ?, ?, ?, ?, ?)", rfm_segment_map_rows())
     p = {"as_of": as_of, "as_of_end": ts_lit(day + dt.timedelta(days=1)), "window_filter": "TRUE",
-         "dormant_days": "365"}
+         "dormant_days": "365", **rfm_segment_cases()}
     t = time.perf_counter()
     # Materialised, as crm does: the scores read it three times.
     con.execute(f"CREATE TABLE rfm_base AS {render('rfm_base', p)}")

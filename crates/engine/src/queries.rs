@@ -99,6 +99,20 @@ pub(crate) fn array_literal(values: &dyn arrow::array::Array) -> Result<String> 
     Ok(format!("make_array({})", items.join(", ")))
 }
 
+/// `text` as an SQL string literal, for text from the configuration (such as
+/// segment labels) bound into a query. Braces, which [`render`] would read as
+/// placeholders, are spelled `chr(123)` and `chr(125)`.
+pub(crate) fn string_literal(text: &str) -> String {
+    let quoted = format!("'{}'", text.replace('\'', "''"));
+    if !quoted.contains(['{', '}']) {
+        return quoted;
+    }
+    let joined = quoted
+        .replace('{', "', chr(123), '")
+        .replace('}', "', chr(125), '");
+    format!("concat({joined})")
+}
+
 /// The first line of a rendered query, before its name.
 const QUERY_TAG: &str = "-- query: ";
 
@@ -186,6 +200,31 @@ mod tests {
             .unwrap(),
             "make_array()"
         );
+    }
+
+    #[tokio::test]
+    async fn string_literals_read_back_as_the_same_text() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        for text in [
+            "",
+            "champions",
+            "Нельзя потерять",
+            "it's",
+            "{as_of}",
+            "a}b{c''d",
+        ] {
+            let literal = string_literal(text);
+            assert!(!literal.contains(['{', '}']), "{literal}");
+            let got = ctx
+                .sql(&format!("SELECT {literal} AS v"))
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap();
+            let got = arrow::util::display::array_value_to_string(got[0].column(0), 0).unwrap();
+            assert_eq!(got, text, "{literal}");
+        }
     }
 
     #[test]

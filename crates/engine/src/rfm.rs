@@ -17,7 +17,7 @@ use futures::StreamExt;
 use crate::error::{Error, Result};
 use crate::park::Held;
 use crate::queries::render;
-use crate::queries::{array_literal, timestamp_literal};
+use crate::queries::{array_literal, string_literal, timestamp_literal};
 use crate::session::Engine;
 
 /// Query results, materialised: a schema and its batches.
@@ -208,7 +208,7 @@ impl Engine {
             _ => "TRUE".to_string(),
         };
         let levels = map.levels;
-        let params = vec![
+        let mut params = vec![
             ("as_of", as_of.format("%Y-%m-%d").to_string()),
             ("as_of_end", timestamp_literal(as_of_end)),
             ("window_filter", window_filter),
@@ -216,6 +216,7 @@ impl Engine {
             ("dormant_days", cfg.dormant_days.to_string()),
             ("birthday_days", cfg.birthday_days.to_string()),
         ];
+        params.extend(segment_cases(&map));
 
         // rfm_base is materialised (one row per customer): the scores read
         // it several times, and a view would scan transactions each time.
@@ -285,20 +286,15 @@ impl Engine {
                 (render("rfm_scores_thresholds", &params)?, false)
             }
         };
-        // rfm_customer's plan has to know how many scored customers there
-        // are, to join the segment map to them rather than them to the map.
-        // Scores computed row by row over rfm_base (a view) keep its count;
-        // the others come out of joins and aggregations and are
-        // materialised. (A view saves a copy of every customer: 0.44 GB and
-        // 0.1 s at 4.8M.)
+        // Scores computed row by row over rfm_base stay a view: that saves a
+        // copy of every customer (0.44 GB and 0.1 s at 4.8M). The others
+        // come out of joins and aggregations and are materialised.
         if view {
             let df = self.context().sql(&scores).await?;
             self.register_view("rfm_scores", df)?;
         } else {
             self.materialize("rfm_scores", &scores).await?;
         }
-        self.register_rows("rfm_segment_map", &segment_map_table(&map)?)
-            .await?;
         Ok(params)
     }
 
@@ -328,55 +324,33 @@ impl Engine {
     }
 }
 
-/// `rfm_segment_map(r, f, m, rfm_cell, segment, segment_ru)`: every cell of
-/// the R×F×M grid, an R×F map's segment repeated for each M; `rfm_cell`
+/// The segment map as the branches of three SQL `CASE`s over the cell key
+/// `r * 10000 + f * 100 + m` (scores run to 10 at most, so keys are
+/// unique): `rfm_cells`, `segments` and `segments_ru`, bound into
+/// `rfm_customer.sql`. An R×F map's segment repeats for every M; `rfm_cell`
 /// is the scores written together ("451", or "10510" with 10 levels).
-fn segment_map_table(map: &crm_core::rfm::SegmentMap) -> Result<Table> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("r", DataType::Int32, false),
-        Field::new("f", DataType::Int32, false),
-        Field::new("m", DataType::Int32, false),
-        Field::new("rfm_cell", DataType::Utf8, false),
-        Field::new("segment", DataType::Utf8, false),
-        Field::new("segment_ru", DataType::Utf8, false),
-    ]));
-    let cells: Vec<((u32, u32, u32), &String)> = map
-        .cells
-        .iter()
-        .flat_map(|(&(r, f, m), segment)| {
-            let ms = if m == 0 { 1..=map.levels } else { m..=m };
-            ms.map(move |m| ((r, f, m), segment))
-        })
-        .collect();
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(Int32Array::from_iter_values(
-                cells.iter().map(|((r, _, _), _)| *r as i32),
-            )),
-            Arc::new(Int32Array::from_iter_values(
-                cells.iter().map(|((_, f, _), _)| *f as i32),
-            )),
-            Arc::new(Int32Array::from_iter_values(
-                cells.iter().map(|((_, _, m), _)| *m as i32),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                cells.iter().map(|((r, f, m), _)| format!("{r}{f}{m}")),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                cells.iter().map(|(_, s)| s.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                cells
-                    .iter()
-                    .map(|(_, s)| map.labels_ru.get(*s).map_or("", String::as_str)),
-            )),
-        ],
-    )?;
-    Ok(Table {
-        schema,
-        batches: vec![batch],
-    })
+///
+/// A `CASE` whose branches are all literals is a hash look-up in
+/// DataFusion; a join to a map table copied every column of every customer.
+fn segment_cases(map: &crm_core::rfm::SegmentMap) -> Vec<(&'static str, String)> {
+    let mut cells = String::new();
+    let mut segments = String::new();
+    let mut segments_ru = String::new();
+    for (&(r, f, m), segment) in &map.cells {
+        let ms = if m == 0 { 1..=map.levels } else { m..=m };
+        for m in ms {
+            let when = format!("WHEN {} THEN ", r * 10000 + f * 100 + m);
+            let label_ru = map.labels_ru.get(segment).map_or("", String::as_str);
+            cells += &format!("{when}'{r}{f}{m}' ");
+            segments += &format!("{when}{} ", string_literal(segment));
+            segments_ru += &format!("{when}{} ", string_literal(label_ru));
+        }
+    }
+    vec![
+        ("rfm_cells", cells),
+        ("segments", segments),
+        ("segments_ru", segments_ru),
+    ]
 }
 
 /// `rfm_score_bounds(metric, score, lower, upper)`: score s covers (lower, upper].
