@@ -3,6 +3,9 @@
 #   benches/run.sh gen 10000000        # crm gen throughput
 #   benches/run.sh ingest 10000000     # crm load of a 10M-row CSV vs DuckDB COPY read_csv -> Parquet
 #   benches/run.sh rfm 10000000        # RFM end to end vs DuckDB and polars, plus the scan+group-by floor
+#     ROUNDS=5 benches/run.sh rfm 10000000     # five rounds in turn, then medians and ratios
+#     WAREHOUSE=benches/data/scale-100000000 AS_OF=2025-12-30 ROUNDS=3 benches/run.sh rfm 100000000
+#                                        # an existing warehouse (10^8: made by benches/scale.sh)
 #   benches/run.sh clv 20000000        # crm clv predict (summary+fit+score) vs lifetimes (CUSTOMERS=N overrides n/20)
 #   CUSTOMERS=10800000 benches/run.sh funnel 21600000   # crm funnel --by manager and crm quality vs DuckDB on the same SQL
 # Results are printed as JSON lines and appended to benches/results.jsonl
@@ -19,7 +22,11 @@ data=${BENCH_DATA:-benches/data}
 peer_timeout=${PEER_TIMEOUT:-600}
 mkdir -p "$data"
 results=benches/results.jsonl
-as_of=2025-12-31
+as_of=${AS_OF:-2025-12-31}
+rounds=${ROUNDS:-1}
+# This invocation's result lines, for the medians at the end.
+run_lines=$(mktemp)
+trap 'rm -f "$run_lines"' EXIT
 # The tree's commit, marked dirty when code differs (results.jsonl itself does not count).
 commit=$(git rev-parse --short HEAD)
 git diff --quiet HEAD -- . ':!benches/results.jsonl' || commit="$commit-dirty"
@@ -37,7 +44,7 @@ measure() {
   rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$data/time.txt")
   cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$data/time.txt")
   printf '{"engine":"crm","task":"%s","n":%s,"rows":%s,"seconds":%.3f,"cpu_s":%.2f,"peak_rss_mb":%.1f,"load1":%s,"commit":"%s"}\n' \
-    "$label" "$n" "$rows" "$(echo "$t1 - $t0" | bc)" "$cpu" "$(echo "$rss / 1024" | bc -l)" "$l" "$commit" | tee -a "$results"
+    "$label" "$n" "$rows" "$(echo "$t1 - $t0" | bc)" "$cpu" "$(echo "$rss / 1024" | bc -l)" "$l" "$commit" | tee -a "$results" "$run_lines"
 }
 
 # A peer (benches/peers.py SUBCOMMAND ...): its JSON line, with n, load1 and CPU time added.
@@ -49,11 +56,11 @@ peer() {
   if [ "$rc" -ne 0 ]; then
     # 124 = killed by the timeout
     printf '{"engine":"peer","task":"%s","n":%s,"failed":"exit %s (124 = over %ss)","load1":%s,"commit":"%s"}\n' \
-      "$1" "$n" "$rc" "$peer_timeout" "$l" "$commit" | tee -a "$results"
+      "$1" "$n" "$rc" "$peer_timeout" "$l" "$commit" | tee -a "$results" "$run_lines"
     return 0
   fi
   cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$data/time-peer.txt")
-  echo "${line%\}},\"n\":$n,\"cpu_s\":$cpu,\"load1\":$l,\"commit\":\"$commit\"}" | tee -a "$results"
+  echo "${line%\}},\"n\":$n,\"cpu_s\":$cpu,\"load1\":$l,\"commit\":\"$commit\"}" | tee -a "$results" "$run_lines"
 }
 
 # A warehouse holding only the generated transactions of size n (customers = n/20 unless CUSTOMERS).
@@ -100,22 +107,27 @@ case "$task" in
     rm -f "$data/duck.parquet"
     ;;
   rfm)
-    wh="$data/wh-tx-$n"
-    tx_warehouse "$wh"
+    wh=${WAREHOUSE:-"$data/wh-tx-$n"}
+    [ -n "${WAREHOUSE:-}" ] || tx_warehouse "$wh"
     cust=$("$crm" --warehouse "$wh" sql "SELECT count(DISTINCT customer_id) FROM transactions" --format csv | tail -1)
     warm "$wh"
-    measure rfm_per_customer "$cust" "$crm" --warehouse "$wh" rfm --as-of $as_of --per-customer --format parquet --out "$data/crm-rfm.parquet" -q
-    peer duckdb-rfm "$wh" $as_of "$data/duck-rfm.parquet"
-    # DuckDB producing what crm writes: crm's own rfm_base.sql and rfm_customer.sql,
-    # the segment map, the mart's 18 columns in zstd.
-    peer duckdb-rfm-mart "$wh" $as_of "$data/duck-rfm-mart.parquet"
-    peer polars-rfm "$wh" $as_of "$data/polars-rfm.parquet"
-    # The floor: one scan and one group-by, output written the same way.
-    measure floor_scan_groupby "$cust" "$crm" --warehouse "$wh" sql \
-      "SELECT customer_id, max(ts) AS last_ts, count(*) AS n, sum(amount) AS total FROM transactions GROUP BY customer_id" \
-      --format parquet --out "$data/crm-floor.parquet" -q
-    peer duckdb-floor "$wh" "$data/duck-floor.parquet"
-    peer polars-floor "$wh" "$data/polars-floor.parquet"
+    # Rounds in turn (crm, its peers, the floors; then again), so that a slow
+    # minute on a shared machine hits every engine rather than one.
+    for _ in $(seq "$rounds"); do
+      measure rfm_per_customer "$cust" "$crm" --warehouse "$wh" rfm --as-of $as_of --per-customer --format parquet --out "$data/crm-rfm.parquet" -q
+      peer duckdb-rfm "$wh" $as_of "$data/duck-rfm.parquet"
+      # DuckDB producing what crm writes: crm's own rfm_base.sql and rfm_customer.sql,
+      # the segment map, the mart's 18 columns in zstd.
+      peer duckdb-rfm-mart "$wh" $as_of "$data/duck-rfm-mart.parquet"
+      peer polars-rfm "$wh" $as_of "$data/polars-rfm.parquet"
+      # The floor: one scan and one group-by, output written the same way.
+      measure floor_scan_groupby "$cust" "$crm" --warehouse "$wh" sql \
+        "SELECT customer_id, max(ts) AS last_ts, count(*) AS n, sum(amount) AS total FROM transactions GROUP BY customer_id" \
+        --format parquet --out "$data/crm-floor.parquet" -q
+      peer duckdb-floor "$wh" "$data/duck-floor.parquet"
+      peer polars-floor "$wh" "$data/polars-floor.parquet"
+    done
+    "$py" benches/medians.py < "$run_lines"
     ;;
   clv)
     wh="$data/wh-tx-$n${CUSTOMERS:+-c$CUSTOMERS}"
