@@ -88,7 +88,7 @@ RFM_DEFAULT_MAP = [
 
 
 def rfm_segment_cases():
-    """The segment map as crm binds it into rfm_customer.sql: CASE branches over
+    """The segment map as crm binds it into rfm_segmented.sql: CASE branches over
     the cell key r * 10000 + f * 100 + m, one per (r, f, m) cell."""
     span = lambda t: range(int(t.split("-")[0]), int(t.split("-")[-1]) + 1)
     quote = lambda s: "'" + s.replace("'", "''") + "'"
@@ -115,8 +115,8 @@ FROM rfm_base
 
 
 def duckdb_rfm_mart(warehouse, as_of, out):
-    """crm rfm --per-customer as crm computes it: the project's own rfm_base.sql and
-    rfm_customer.sql, the default segment map, all 21 columns of the rfm_customer
+    """crm rfm --per-customer as crm computes it: the project's own rfm_base.sql,
+    rfm_segmented.sql and rfm_customer.sql, the default segment map, all 21 columns of the rfm_customer
     mart written with zstd (DuckDB's own rank() for the scores)."""
     import datetime as dt
     import duckdb
@@ -129,6 +129,7 @@ def duckdb_rfm_mart(warehouse, as_of, out):
     # Materialised, as crm does: the scores read it three times.
     con.execute(f"CREATE TABLE rfm_base AS {render('rfm_base', p)}")
     con.execute(f"CREATE VIEW rfm_scores AS {RFM_SCORES_SQL.format(as_of=as_of)}")
+    con.execute(f"CREATE VIEW rfm_segmented AS {render('rfm_segmented', p)}")
     con.execute(f"COPY ({render('rfm_customer', p)}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
     secs = time.perf_counter() - t
     rows = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]

@@ -116,7 +116,7 @@ case "$task" in
     for _ in $(seq "$rounds"); do
       measure rfm_per_customer "$cust" "$crm" --warehouse "$wh" rfm --as-of $as_of --per-customer --format parquet --out "$data/crm-rfm.parquet" -q
       peer duckdb-rfm "$wh" $as_of "$data/duck-rfm.parquet"
-      # DuckDB producing what crm writes: crm's own rfm_base.sql and rfm_customer.sql,
+      # DuckDB producing what crm writes: crm's own rfm_base.sql, rfm_segmented.sql and rfm_customer.sql,
       # the segment map, the mart's 18 columns in zstd.
       peer duckdb-rfm-mart "$wh" $as_of "$data/duck-rfm-mart.parquet"
       peer polars-rfm "$wh" $as_of "$data/polars-rfm.parquet"

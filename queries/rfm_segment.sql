@@ -1,30 +1,33 @@
--- The rfm_segment mart: the segment summary over rfm_customer, plus the seed
--- segments beside the RFM map (kind = 'seed'; a customer can be in several).
--- share is of all scored customers; avg_check = purchase revenue / purchases.
-WITH total AS (SELECT COUNT(*) AS n FROM rfm_customer_now),
+-- The rfm_segment mart: the segment summary over the scored customers
+-- (rfm_segmented, what rfm_customer holds), plus the seed segments beside the
+-- RFM map (kind = 'seed'; a customer can be in several). share is of all
+-- scored customers; avg_check = purchase revenue / purchases, from each
+-- customer's exact purchase revenue (rfm_customer's avg_check is rounded to
+-- cents, and sums of it over a segment drift by cents).
+WITH total AS (SELECT COUNT(*) AS n FROM rfm_segmented),
 rfm AS (
     SELECT 'rfm' AS kind, segment, COUNT(*) AS customers, SUM(monetary) AS revenue,
-           SUM(avg_check * frequency) AS purchase_revenue, SUM(frequency) AS purchases,
+           SUM(purchase_revenue) AS purchase_revenue, SUM(frequency) AS purchases,
            AVG(CAST(recency_days AS DOUBLE)) AS avg_recency_days
-    FROM rfm_customer_now GROUP BY segment
+    FROM rfm_segmented GROUP BY segment
 ),
 seed AS (
     SELECT 'seed' AS kind, 'one_time_buyers' AS segment, COUNT(*) AS customers, SUM(monetary) AS revenue,
-           SUM(avg_check * frequency) AS purchase_revenue, SUM(frequency) AS purchases,
+           SUM(purchase_revenue) AS purchase_revenue, SUM(frequency) AS purchases,
            AVG(CAST(recency_days AS DOUBLE)) AS avg_recency_days
-    FROM rfm_customer_now WHERE one_time_buyer
+    FROM rfm_segmented WHERE one_time_buyer
     UNION ALL
-    SELECT 'seed', 'dormant', COUNT(*), SUM(monetary), SUM(avg_check * frequency), SUM(frequency),
+    SELECT 'seed', 'dormant', COUNT(*), SUM(monetary), SUM(purchase_revenue), SUM(frequency),
            AVG(CAST(recency_days AS DOUBLE))
-    FROM rfm_customer_now WHERE dormant
+    FROM rfm_segmented WHERE dormant
     UNION ALL
-    SELECT 'seed', 'new_this_month', COUNT(*), SUM(monetary), SUM(avg_check * frequency), SUM(frequency),
+    SELECT 'seed', 'new_this_month', COUNT(*), SUM(monetary), SUM(purchase_revenue), SUM(frequency),
            AVG(CAST(recency_days AS DOUBLE))
-    FROM rfm_customer_now WHERE new_this_month
+    FROM rfm_segmented WHERE new_this_month
     UNION ALL
-    SELECT 'seed', 'birthday_soon', COUNT(*), SUM(r.monetary), SUM(r.avg_check * r.frequency), SUM(r.frequency),
+    SELECT 'seed', 'birthday_soon', COUNT(*), SUM(r.monetary), SUM(r.purchase_revenue), SUM(r.frequency),
            AVG(CAST(r.recency_days AS DOUBLE))
-    FROM rfm_birthdays AS b LEFT JOIN rfm_customer_now AS r ON r.customer_id = b.customer_id
+    FROM rfm_birthdays AS b LEFT JOIN rfm_segmented AS r ON r.customer_id = b.customer_id
 )
 SELECT
     x.segment,

@@ -25,6 +25,7 @@ queries!(
     "rfm_scores_quantile_by_group",
     "rfm_scores_quantile_bounded",
     "rfm_scores_thresholds",
+    "rfm_segmented",
     "rfm_customer",
     "rfm_segment",
     "rfm_birthdays",

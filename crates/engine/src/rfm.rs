@@ -181,9 +181,10 @@ impl Engine {
         self.stream_rows(crate::queries::query_name(&sql), df).await
     }
 
-    /// Registers what `rfm_customer.sql` reads as of `as_of`: the scored
-    /// customers (`rfm_scores`) and the segment map; returns the parameters
-    /// the queries were rendered with.
+    /// Registers what `rfm_customer.sql` and `rfm_segment.sql` read as of
+    /// `as_of`: the scored customers (`rfm_scores`) and, over them, their
+    /// segments and seed flags (`rfm_segmented`); returns the parameters the
+    /// queries were rendered with.
     async fn rfm_scored(
         &self,
         as_of: NaiveDate,
@@ -295,6 +296,13 @@ impl Engine {
         } else {
             self.materialize("rfm_scores", &scores).await?;
         }
+        // The segments and seed flags: a view, read by rfm_customer and
+        // rfm_segment.
+        let segmented = self
+            .context()
+            .sql(&render("rfm_segmented", &params)?)
+            .await?;
+        self.register_view("rfm_segmented", segmented)?;
         Ok(params)
     }
 
@@ -327,7 +335,7 @@ impl Engine {
 /// The segment map as the branches of three SQL `CASE`s over the cell key
 /// `r * 10000 + f * 100 + m` (scores run to 10 at most, so keys are
 /// unique): `rfm_cells`, `segments` and `segments_ru`, bound into
-/// `rfm_customer.sql`. An R×F map's segment repeats for every M; `rfm_cell`
+/// `rfm_segmented.sql`. An R×F map's segment repeats for every M; `rfm_cell`
 /// is the scores written together ("451", or "10510" with 10 levels).
 ///
 /// A `CASE` whose branches are all literals is a hash look-up in

@@ -151,6 +151,44 @@ fn the_summary_counts_customers_shares_and_revenue() {
 }
 
 #[test]
+fn segment_average_checks_divide_exact_revenue_not_rounded_checks() {
+    // A and B each buy for 0.01 and 0.00 (an average check of 0.005, printed
+    // as 0.01), C once for 0.00. All three are dormant: 0.02 over 5 purchases
+    // is 0.004, which rounds to 0.00; the rounded checks would give 0.04 / 5.
+    let crm = Crm::new();
+    let f = crm.file(
+        "tx.csv",
+        "transaction_id,customer_id,ts,amount\n\
+         t1,A,2023-01-02 10:00:00,0.01\nt2,A,2023-01-03 10:00:00,0.00\n\
+         t3,B,2023-01-02 10:00:00,0.01\nt4,B,2023-01-03 10:00:00,0.00\n\
+         t5,C,2023-01-04 10:00:00,0.00\n",
+    );
+    crm.ok(0, &["load", "--table", "transactions", f.to_str().unwrap()]);
+    let per_customer = crm.ok(
+        0,
+        &[
+            "rfm",
+            "--as-of",
+            "2024-06-30",
+            "--per-customer",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(
+        per_customer
+            .lines()
+            .filter(|l| l.contains(",0.01,0.01,"))
+            .count(),
+        2,
+        "{per_customer}"
+    );
+    let out = crm.ok(0, &["rfm", "--as-of", "2024-06-30", "--format", "csv"]);
+    let dormant = out.lines().find(|l| l.starts_with("dormant,")).unwrap();
+    assert!(dormant.starts_with("dormant,3,1.0,0.02,0.00,"), "{dormant}");
+}
+
+#[test]
 fn a_single_customer_and_an_empty_day_behave() {
     let crm = Crm::new();
     let f = crm.file(
