@@ -39,10 +39,23 @@ x1,,2024-06-10 10:00:00,33.00
 ";
 
 fn loaded() -> Crm {
+    loaded_with(TX)
+}
+
+/// A warehouse holding the transactions of `csv`.
+fn loaded_with(csv: &str) -> Crm {
     let crm = Crm::new();
-    let f = crm.file("tx.csv", TX);
+    let f = crm.file("tx.csv", csv);
     crm.ok(0, &["load", "--table", "transactions", f.to_str().unwrap()]);
     crm
+}
+
+/// `crm rfm --per-customer` as of `as_of`, as CSV.
+fn per_customer_csv(crm: &Crm, as_of: &str) -> String {
+    crm.ok(
+        0,
+        &["rfm", "--as-of", as_of, "--per-customer", "--format", "csv"],
+    )
 }
 
 /// CSV output (no quoted commas) as one line per row of the named columns,
@@ -93,17 +106,7 @@ fn columns_with(csv: &str, names: &[&str], cell: impl Fn(&str, &str) -> String) 
 #[test]
 fn per_customer_scores_match_the_hand_computed_fixture() {
     let crm = loaded();
-    let out = crm.ok(
-        0,
-        &[
-            "rfm",
-            "--as-of",
-            "2024-06-30",
-            "--per-customer",
-            "--format",
-            "csv",
-        ],
-    );
+    let out = per_customer_csv(&crm, "2024-06-30");
     let got = columns_of(
         &out,
         &[&SCORED[..], &["segment", "avg_check", "tenure_days"]].concat(),
@@ -155,26 +158,13 @@ fn segment_average_checks_divide_exact_revenue_not_rounded_checks() {
     // A and B each buy for 0.01 and 0.00 (an average check of 0.005, printed
     // as 0.01), C once for 0.00. All three are dormant: 0.02 over 5 purchases
     // is 0.004, which rounds to 0.00; the rounded checks would give 0.04 / 5.
-    let crm = Crm::new();
-    let f = crm.file(
-        "tx.csv",
+    let crm = loaded_with(
         "transaction_id,customer_id,ts,amount\n\
          t1,A,2023-01-02 10:00:00,0.01\nt2,A,2023-01-03 10:00:00,0.00\n\
          t3,B,2023-01-02 10:00:00,0.01\nt4,B,2023-01-03 10:00:00,0.00\n\
          t5,C,2023-01-04 10:00:00,0.00\n",
     );
-    crm.ok(0, &["load", "--table", "transactions", f.to_str().unwrap()]);
-    let per_customer = crm.ok(
-        0,
-        &[
-            "rfm",
-            "--as-of",
-            "2024-06-30",
-            "--per-customer",
-            "--format",
-            "csv",
-        ],
-    );
+    let per_customer = per_customer_csv(&crm, "2024-06-30");
     assert_eq!(
         per_customer
             .lines()
@@ -190,38 +180,13 @@ fn segment_average_checks_divide_exact_revenue_not_rounded_checks() {
 
 #[test]
 fn a_single_customer_and_an_empty_day_behave() {
-    let crm = Crm::new();
-    let f = crm.file(
-        "tx.csv",
-        "transaction_id,customer_id,ts,amount\nt1,Z,2024-01-01 10:00:00,5.00\n",
-    );
-    crm.ok(0, &["load", "--table", "transactions", f.to_str().unwrap()]);
-    let out = crm.ok(
-        0,
-        &[
-            "rfm",
-            "--as-of",
-            "2024-01-01",
-            "--per-customer",
-            "--format",
-            "csv",
-        ],
-    );
+    let crm = loaded_with("transaction_id,customer_id,ts,amount\nt1,Z,2024-01-01 10:00:00,5.00\n");
+    let out = per_customer_csv(&crm, "2024-01-01");
     let row = out.lines().nth(1).unwrap();
     assert!(row.starts_with("Z,"), "{row}");
     assert!(row.contains(",1,1,1,111,hibernating,"), "{row}");
     // Before any purchase nobody is scored, and that is not an error.
-    let out = crm.ok(
-        0,
-        &[
-            "rfm",
-            "--as-of",
-            "2023-12-31",
-            "--per-customer",
-            "--format",
-            "csv",
-        ],
-    );
+    let out = per_customer_csv(&crm, "2023-12-31");
     assert_eq!(out.lines().count(), 1, "{out}");
 }
 
@@ -326,17 +291,7 @@ fn rfm_matches_polars_on_100k_generated_customers() {
     let mut args = vec!["load", "--table", "transactions", "-q"];
     args.extend(files.iter().map(String::as_str));
     crm.ok(0, &args);
-    let ours = crm.ok(
-        0,
-        &[
-            "rfm",
-            "--as-of",
-            "2025-06-30",
-            "--per-customer",
-            "--format",
-            "csv",
-        ],
-    );
+    let ours = per_customer_csv(&crm, "2025-06-30");
     let pick = |text: &str| -> Vec<String> {
         columns_with(text, &SCORED, |name, v| {
             // Money compared in cents, whatever the decimal spelling.
