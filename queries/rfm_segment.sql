@@ -33,7 +33,8 @@ SELECT
     x.segment,
     x.customers,
     CAST(x.customers AS DOUBLE) / CAST(NULLIF(total.n, 0) AS DOUBLE)      AS share,
-    COALESCE(x.revenue, CAST(0 AS DECIMAL(18, 2)))                       AS revenue,
+    -- The type a sum of the mart's DECIMAL(18, 2) monetary has.
+    CAST(COALESCE(x.revenue, 0) AS DECIMAL(28, 2))                       AS revenue,
     CAST(x.purchase_revenue / NULLIF(x.purchases, 0) AS DECIMAL(18, 2))  AS avg_check,
     x.avg_recency_days,
     x.kind
