@@ -5,7 +5,6 @@ Each subcommand prints one JSON object: {"engine", "task", "seconds", "rows", "p
 Peak RSS is this process's own (ru_maxrss), so run one task per process.
 """
 import argparse
-import glob
 import json
 import os
 import resource
@@ -33,12 +32,7 @@ def duckdb_ingest(csv, out):
 
 
 def tx_files(warehouse):
-    files = sorted(glob.glob(os.path.join(warehouse, "tables", "transactions", "*.parquet")))
-    if not files:
-        sys.exit(f"no parquet files under {warehouse}/tables/transactions")
-    # Only the files of the table's current version: crm loads the table once
-    # (a first load is a single commit), so every file is live.
-    return files
+    return table_files(warehouse, "transactions")
 
 
 RFM_SQL = """
@@ -171,9 +165,17 @@ def polars_rfm(warehouse, as_of, out):
 
 
 def table_files(warehouse, table):
-    files = sorted(glob.glob(os.path.join(warehouse, "tables", table, "*.parquet")))
+    """The files of the table's current version, from its Delta log: `crm
+    optimize` and MERGE loads leave the files they replace on disk for time
+    travel, so a glob of the folder would read some rows twice."""
+    from deltalake import DeltaTable
+
+    path = os.path.join(warehouse, "tables", table)
+    if not os.path.isdir(os.path.join(path, "_delta_log")):
+        sys.exit(f"no Delta table at {path}")
+    files = sorted(DeltaTable(path).file_uris())
     if not files:
-        sys.exit(f"no parquet files under {warehouse}/tables/{table}")
+        sys.exit(f"no parquet files in {path}")
     return files
 
 

@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod buckets;
 mod cluster;
 pub mod clv;
 mod compact;

@@ -190,6 +190,8 @@ impl Engine {
             // Executors plan their own stages; CompactExec is crm's node.
             let mut rules = PhysicalOptimizer::new().rules;
             rules.push(Arc::new(CompactBeforeSort));
+            // Before anything reads the scans' partitioning.
+            rules.insert(0, Arc::new(crate::buckets::BucketsOnlyAlone));
             state = state.with_physical_optimizer_rules(rules);
         }
         let mut state = state.build();
@@ -284,7 +286,10 @@ impl Engine {
             // A table Parquet readers see whole is read as a Parquet listing
             // of the snapshot's files instead, like on a cluster.
             match crm_warehouse::plain_snapshot_files(&table)? {
-                Some(files) if !files.is_empty() => self.files_provider(delta.schema(), &files)?,
+                Some(files) if !files.is_empty() => {
+                    let listing = self.files_provider(delta.schema(), &files)?;
+                    crate::buckets::BucketedTable::wrap(listing, &files)
+                }
                 _ => delta,
             }
         };

@@ -19,6 +19,7 @@
 //! ```
 
 mod bookkeeping;
+pub mod buckets;
 mod error;
 mod load;
 mod location;

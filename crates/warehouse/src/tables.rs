@@ -179,6 +179,13 @@ pub struct SnapshotFile {
     /// The Hive-style partition values the file's rows carry (Delta keeps
     /// them in the log, not in the file), by column name.
     pub partition_values: BTreeMap<String, Option<String>>,
+    /// The file's path relative to the table root, as the log names it.
+    pub path: String,
+    /// Rows in the file, when the log's statistics say.
+    pub rows: Option<u64>,
+    /// The customer bucket whose rows the file holds, when `crm optimize`
+    /// wrote it (see [`crate::buckets`]).
+    pub bucket: Option<crate::buckets::FileBucket>,
 }
 
 /// The data files of `table`'s loaded snapshot. A table whose files use
@@ -195,9 +202,15 @@ pub fn snapshot_files(table: &DeltaTable) -> Result<Vec<SnapshotFile>> {
                 file.path()
             )));
         }
+        // The file's tags are reachable only through its Add action.
+        #[allow(deprecated)]
+        let tags = file.add_action().tags.unwrap_or_default();
         files.push(SnapshotFile {
             url: table.log_store().to_uri(&file.object_store_path()),
             partition_values: file.partition_values_map().into_iter().collect(),
+            path: file.path().to_string(),
+            rows: file.num_records().map(|n| n as u64),
+            bucket: crate::buckets::FileBucket::from_tags(&tags),
         });
     }
     Ok(files)

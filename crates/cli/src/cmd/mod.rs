@@ -16,6 +16,7 @@ mod gen_data;
 mod history;
 mod init;
 mod load;
+mod optimize;
 mod quality;
 mod report;
 mod rfm;
@@ -109,6 +110,8 @@ pub enum Command {
     Export(export::Args),
     /// The nightly job: compute every mart for one date (cron-safe, locked).
     Run(run::Args),
+    /// Bucket a table's files by customer, so per-customer marts read each bucket on its own.
+    Optimize(optimize::Args),
     /// Show the tables, their versions and row counts, interrupted loads and runs, and locks.
     Status(status::Args),
     /// Show the commits of a table (for --at-version time travel).
@@ -141,6 +144,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Report(a) => report::run(&ctx, a).await,
         Command::Export(a) => export::run(&ctx, a).await,
         Command::Run(a) => run::run(&ctx, a).await,
+        Command::Optimize(a) => optimize::run(&ctx, a).await,
         Command::Status(a) => status::run(&ctx, a).await,
         Command::History(a) => history::run(&ctx, a).await,
         Command::Gen(a) => gen_data::run(&ctx, a).await,

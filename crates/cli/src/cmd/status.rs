@@ -21,6 +21,10 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<Outcome> {
         }
         let table = wh.table(name).await?;
         let version = table.as_ref().and_then(|t| t.version());
+        let files = match &table {
+            Some(t) => crm_warehouse::snapshot_files(t).unwrap_or_default(),
+            None => Vec::new(),
+        };
         let count = engine
             .sql(&format!("SELECT count(*) AS n FROM {name}"))
             .await?
@@ -51,6 +55,8 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<Outcome> {
             "table": name,
             "version": version,
             "rows": n,
+            "files": files.len(),
+            "bucketed": bucketed(&files),
             "last_complete_load": last_load,
             "interrupted": interrupted.join(" "),
         }));
@@ -74,4 +80,25 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<Outcome> {
         ));
     }
     Ok(Outcome::Success)
+}
+
+/// How a table's files are bucketed by customer (`crm optimize`): "16" when
+/// all are, "16, 2 files not" when some are not (read unbucketed until the
+/// next `crm optimize`), empty when none are.
+fn bucketed(files: &[crm_warehouse::SnapshotFile]) -> String {
+    let Some(buckets) = files
+        .iter()
+        .find_map(|f| f.bucket.as_ref().map(|b| b.buckets))
+    else {
+        return String::new();
+    };
+    let not = files
+        .iter()
+        .filter(|f| f.bucket.as_ref().is_none_or(|b| b.buckets != buckets))
+        .count();
+    match not {
+        0 => buckets.to_string(),
+        1 => format!("{buckets}, 1 file not"),
+        n => format!("{buckets}, {n} files not"),
+    }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `crm` binary: what a user runs, checked against
 //! numbers worked out by hand or by another engine.
 
+mod buckets;
 #[cfg(feature = "ballista")]
 mod cluster;
 mod clv;

@@ -1,0 +1,383 @@
+//! Tables bucketed by customer, the way Hive and Spark bucket tables.
+//!
+//! `crm optimize` rewrites a table's files so that each holds the rows of one
+//! bucket, `xxh64(customer_id) mod n` (seed 0; rows without a customer go to
+//! bucket 0). The bucket is written into the file's `add` action as tags
+//! (`crm.bucket_by`, `crm.buckets`, `crm.bucket`), which Delta readers keep
+//! and otherwise ignore: the files stay plain Parquet and the table a plain
+//! Delta table for DuckDB, Spark or pandas.
+//!
+//! When every file of a snapshot is bucketed alike, crm's engine reads each
+//! bucket as one partition. All of a customer's rows then meet in one
+//! partition, so a per-customer aggregation (RFM, CLV) needs no shuffle and
+//! no final merge, and each partition's hash table holds 1/n of the
+//! customers. A file that another writer adds (a later load, a MERGE that
+//! rewrites files, Spark) has no tags; the table is read as before until the
+//! next `crm optimize` buckets the new files too. The hash is fixed by the
+//! xxHash specification, so files bucketed by different crm versions agree.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::compute::{cast, take_record_batch};
+use arrow::datatypes::{DataType, SchemaRef};
+use crm_core::Table;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::{Action, Add};
+use deltalake::protocol::DeltaOperation;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use deltalake::{DeltaTable, ObjectStore};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::location::Warehouse;
+use crate::staging::writer_properties;
+use crate::tables::{SnapshotFile, TableKind, snapshot_files};
+
+/// The column tables are bucketed by.
+pub const BUCKET_COLUMN: &str = "customer_id";
+
+/// Buckets per table unless asked otherwise: crm's default number of
+/// partitions on one machine, so each partition reads one bucket.
+pub const DEFAULT_BUCKETS: u32 = 16;
+
+const TAG_BY: &str = "crm.bucket_by";
+const TAG_BUCKETS: &str = "crm.buckets";
+const TAG_BUCKET: &str = "crm.bucket";
+
+/// Which bucket's rows one data file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileBucket {
+    /// The column hashed.
+    pub column: String,
+    /// How many buckets the table has.
+    pub buckets: u32,
+    /// This file's bucket, `0..buckets`.
+    pub bucket: u32,
+}
+
+impl FileBucket {
+    /// The bucket an `add` action's tags name, if they name a valid one.
+    pub(crate) fn from_tags(tags: &HashMap<String, Option<String>>) -> Option<FileBucket> {
+        let tag = |k: &str| tags.get(k).cloned().flatten();
+        let buckets: u32 = tag(TAG_BUCKETS)?.parse().ok()?;
+        let bucket: u32 = tag(TAG_BUCKET)?.parse().ok()?;
+        let column = tag(TAG_BY)?;
+        (buckets > 0 && bucket < buckets).then_some(FileBucket {
+            column,
+            buckets,
+            bucket,
+        })
+    }
+
+    fn tags(&self) -> HashMap<String, Option<String>> {
+        HashMap::from([
+            (TAG_BY.to_string(), Some(self.column.clone())),
+            (TAG_BUCKETS.to_string(), Some(self.buckets.to_string())),
+            (TAG_BUCKET.to_string(), Some(self.bucket.to_string())),
+        ])
+    }
+}
+
+/// The bucket of one customer id among `buckets`.
+pub fn bucket_of(id: Option<&str>, buckets: u32) -> u32 {
+    match id {
+        None => 0,
+        Some(id) => (twox_hash::XxHash64::oneshot(0, id.as_bytes()) % u64::from(buckets)) as u32,
+    }
+}
+
+/// The bucket of every row of a text column.
+pub fn row_buckets(column: &dyn Array, buckets: u32) -> Result<Vec<u32>> {
+    let of = |v: Option<&str>| bucket_of(v, buckets);
+    Ok(match column.data_type() {
+        DataType::Utf8 => column.as_string::<i32>().iter().map(of).collect(),
+        DataType::LargeUtf8 => column.as_string::<i64>().iter().map(of).collect(),
+        DataType::Utf8View => column.as_string_view().iter().map(of).collect(),
+        other => {
+            return Err(Error::Invalid(format!(
+                "cannot bucket by a column of type {other}; {BUCKET_COLUMN} must be text"
+            )));
+        }
+    })
+}
+
+/// The files of each bucket, by index into `files`, when every file is
+/// bucketed by the same column into the same number of buckets. `None` when
+/// any file is not (or there are no files).
+pub fn bucket_layout(files: &[SnapshotFile]) -> Option<(String, Vec<Vec<usize>>)> {
+    let first = files.first()?.bucket.as_ref()?;
+    let mut groups = vec![Vec::new(); first.buckets as usize];
+    for (i, f) in files.iter().enumerate() {
+        let b = f.bucket.as_ref()?;
+        if b.column != first.column || b.buckets != first.buckets {
+            return None;
+        }
+        groups[b.bucket as usize].push(i);
+    }
+    Some((first.column.clone(), groups))
+}
+
+/// Which files a bucketing into `buckets` has to rewrite: those not yet
+/// bucketed by [`BUCKET_COLUMN`] into exactly that many buckets.
+pub fn files_to_bucket(files: Vec<SnapshotFile>, buckets: u32) -> (Vec<SnapshotFile>, usize) {
+    let total = files.len();
+    let rewrite: Vec<SnapshotFile> = files
+        .into_iter()
+        .filter(|f| {
+            !f.bucket
+                .as_ref()
+                .is_some_and(|b| b.column == BUCKET_COLUMN && b.buckets == buckets)
+        })
+        .collect();
+    let kept = total - rewrite.len();
+    (rewrite, kept)
+}
+
+/// What one bucketing did.
+#[derive(Debug, Clone, Default)]
+pub struct BucketReport {
+    pub buckets: u32,
+    /// Rows rewritten.
+    pub rows: u64,
+    /// Files rewritten, and files written in their place.
+    pub files_read: usize,
+    pub files_written: usize,
+    /// Files that were bucketed already.
+    pub files_kept: usize,
+    /// The table's version after the commit (unchanged when nothing was
+    /// rewritten).
+    pub version: Option<i64>,
+}
+
+impl Warehouse {
+    /// Writes `inputs`, the rows of `replaced` (files of `delta`'s loaded
+    /// snapshot, read by any engine), into one set of files per bucket, and
+    /// commits them in place of `replaced` in one commit. Until that commit
+    /// the new files are orphans no reader sees; a crash leaves the table as
+    /// it was. A load that rewrote one of `replaced` meanwhile makes the
+    /// commit fail as a conflict, and the new files are removed.
+    pub async fn commit_bucketed(
+        &self,
+        table: Table,
+        delta: &DeltaTable,
+        buckets: u32,
+        inputs: Vec<SendableRecordBatchStream>,
+        replaced: &[SnapshotFile],
+    ) -> Result<BucketReport> {
+        if !(1..=1024).contains(&buckets) {
+            return Err(Error::Invalid(format!(
+                "buckets must be 1..1024, got {buckets}"
+            )));
+        }
+        let stored = table.stored_schema();
+        if stored.index_of(BUCKET_COLUMN).is_err() {
+            return Err(Error::Invalid(format!(
+                "table {} has no {BUCKET_COLUMN} column to bucket by",
+                table.name()
+            )));
+        }
+        let url = self.table_url(TableKind::Table, table.name());
+        let store = delta.object_store();
+        let (rows, adds) = write_buckets(
+            table,
+            &url,
+            self.storage_options(),
+            buckets,
+            inputs,
+            store.clone(),
+        )
+        .await?;
+        let expected: Option<u64> = replaced.iter().map(|f| f.rows).sum();
+        if let Some(expected) = expected.filter(|&n| n != rows) {
+            crate::staging::remove_staged(store, &adds).await;
+            return Err(Error::Invalid(format!(
+                "{}: read {rows} rows from {} files whose log counts {expected}; nothing was changed",
+                table.name(),
+                replaced.len()
+            )));
+        }
+        let paths: std::collections::BTreeSet<&str> =
+            replaced.iter().map(|f| f.path.as_str()).collect();
+        let mut actions: Vec<Action> = adds.iter().cloned().map(Action::Add).collect();
+        for file in delta.snapshot()?.log_data().iter() {
+            if paths.contains(file.path().as_ref()) {
+                actions.push(Action::Remove(file.remove_action(false)));
+            }
+        }
+        let operation = DeltaOperation::Optimize {
+            predicate: None,
+            target_size: 0,
+        };
+        let metadata = HashMap::from([(
+            "crm.operation".to_string(),
+            serde_json::Value::from(format!("bucket by {BUCKET_COLUMN} into {buckets}")),
+        )]);
+        let committed = CommitBuilder::default()
+            .with_actions(actions)
+            .with_app_metadata(metadata)
+            .build(Some(delta.snapshot()?), delta.log_store(), operation)
+            .await;
+        let version = match committed {
+            Ok(c) => c.version(),
+            Err(e) => {
+                crate::staging::remove_staged(store, &adds).await;
+                return Err(e.into());
+            }
+        };
+        Ok(BucketReport {
+            buckets,
+            rows,
+            files_read: replaced.len(),
+            files_written: adds.len(),
+            files_kept: 0,
+            version: Some(version as i64),
+        })
+    }
+}
+
+/// One bucketing's input files, with the files already bucketed, of the
+/// table `delta` as loaded.
+pub fn bucketing_inputs(delta: &DeltaTable, buckets: u32) -> Result<(Vec<SnapshotFile>, usize)> {
+    Ok(files_to_bucket(snapshot_files(delta)?, buckets))
+}
+
+/// Splits every input batch by bucket and feeds one Delta writer per bucket;
+/// the writers encode on every core. Returns the rows written and the
+/// tagged `add` actions.
+async fn write_buckets(
+    table: Table,
+    url: &url::Url,
+    storage_options: &HashMap<String, String>,
+    buckets: u32,
+    inputs: Vec<SendableRecordBatchStream>,
+    store: Arc<dyn ObjectStore>,
+) -> Result<(u64, Vec<Add>)> {
+    let stored = table.stored_schema();
+    let key = stored.index_of(BUCKET_COLUMN)?;
+    let mut senders = Vec::with_capacity(buckets as usize);
+    let mut writers = Vec::with_capacity(buckets as usize);
+    for bucket in 0..buckets {
+        let (tx, mut rx) = mpsc::channel::<RecordBatch>(4);
+        senders.push(tx);
+        let mut writer = RecordBatchWriter::try_new(
+            url.as_str(),
+            stored.clone(),
+            None,
+            Some(storage_options.clone()),
+        )?
+        .with_writer_properties(writer_properties(table));
+        let tags = FileBucket {
+            column: BUCKET_COLUMN.to_string(),
+            buckets,
+            bucket,
+        }
+        .tags();
+        // Encoding is the work here; on a thread of its own per bucket, the
+        // OS spreads it over every core. As runtime tasks fed by the
+        // splitters, a woken writer ran on its splitter's worker: 1 core of 2.
+        let runtime = tokio::runtime::Handle::current();
+        writers.push(tokio::task::spawn_blocking(move || {
+            runtime.block_on(async move {
+                while let Some(batch) = rx.recv().await {
+                    writer.write(batch).await?;
+                }
+                let mut adds = writer.flush().await?;
+                for add in &mut adds {
+                    add.tags = Some(tags.clone());
+                    add.data_change = false;
+                }
+                Ok::<_, deltalake::DeltaTableError>(adds)
+            })
+        }));
+    }
+    let senders = Arc::new(senders);
+    let mut splitters = Vec::with_capacity(inputs.len());
+    for mut input in inputs {
+        let senders = Arc::clone(&senders);
+        let stored = stored.clone();
+        splitters.push(tokio::spawn(async move {
+            let mut rows = 0u64;
+            while let Some(batch) = input.next().await {
+                let batch = conform(&batch?, &stored)?;
+                rows += batch.num_rows() as u64;
+                let of_row = row_buckets(batch.column(key).as_ref(), buckets)?;
+                let mut indices: Vec<Vec<u32>> = vec![Vec::new(); buckets as usize];
+                for (row, b) in of_row.into_iter().enumerate() {
+                    indices[b as usize].push(row as u32);
+                }
+                for (b, picked) in indices.into_iter().enumerate() {
+                    if picked.is_empty() {
+                        continue;
+                    }
+                    let part = take_record_batch(&batch, &UInt32Array::from(picked))?;
+                    if senders[b].send(part).await.is_err() {
+                        // That writer stopped; its error is reported below.
+                        return Ok(rows);
+                    }
+                }
+            }
+            Ok::<u64, Error>(rows)
+        }));
+    }
+    drop(senders);
+    let mut rows = 0u64;
+    let mut first_error: Option<Error> = None;
+    for s in splitters {
+        match s.await {
+            Ok(Ok(n)) => rows += n,
+            Ok(Err(e)) => first_error = first_error.or(Some(e)),
+            Err(e) => {
+                first_error = first_error.or(Some(Error::Invalid(format!("a reader stopped: {e}"))))
+            }
+        }
+    }
+    let mut adds = Vec::new();
+    for w in writers {
+        match w.await {
+            Ok(Ok(a)) => adds.extend(a),
+            Ok(Err(e)) => first_error = first_error.or(Some(e.into())),
+            Err(e) => {
+                first_error = first_error.or(Some(Error::Invalid(format!(
+                    "a Parquet writer stopped: {e}"
+                ))))
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        crate::staging::remove_staged(store, &adds).await;
+        return Err(e);
+    }
+    Ok((rows, adds))
+}
+
+/// `batch` in the table's stored schema: an engine may read text as string
+/// views, which the Parquet writer takes as the stored `Utf8`.
+fn conform(batch: &RecordBatch, stored: &SchemaRef) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let by_name: BTreeMap<&str, usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name().as_str(), i))
+        .collect();
+    let mut columns = Vec::with_capacity(stored.fields().len());
+    for field in stored.fields() {
+        let Some(&i) = by_name.get(field.name().as_str()) else {
+            return Err(Error::Invalid(format!(
+                "the rows read have no column {}",
+                field.name()
+            )));
+        };
+        let column = batch.column(i);
+        columns.push(if column.data_type() == field.data_type() {
+            Arc::clone(column)
+        } else {
+            cast(column, field.data_type())?
+        });
+    }
+    Ok(RecordBatch::try_new(stored.clone(), columns)?)
+}
