@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use crm_warehouse::SnapshotFile;
-use crm_warehouse::buckets::{BucketReport, DEFAULT_BUCKETS, bucket_layout, bucketing_inputs};
+use crm_warehouse::buckets::{BucketReport, bucket_layout, buckets_for, files_to_bucket};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -201,9 +201,9 @@ impl fmt::Display for BucketsOnlyAlone {
 
 impl Engine {
     /// Rewrites the files of table `name` that are not yet bucketed by
-    /// customer into `buckets` buckets (16 by default), in one commit.
+    /// customer into `buckets` buckets (by default those it has, else a
+    /// count for its size: [`buckets_for`]), in one commit.
     pub async fn bucket_table(&self, name: &str, buckets: Option<u32>) -> Result<BucketReport> {
-        let buckets = buckets.unwrap_or(DEFAULT_BUCKETS);
         let table: crm_core::Table = name
             .parse()
             .map_err(|_| Error::Invalid(format!("'{name}' is not a canonical table")))?;
@@ -212,7 +212,9 @@ impl Engine {
                 "table {name} has not been loaded yet"
             )));
         };
-        let (rewrite, kept) = bucketing_inputs(&delta, buckets)?;
+        let files = crm_warehouse::snapshot_files(&delta)?;
+        let buckets = buckets_for(&files, buckets);
+        let (rewrite, kept) = files_to_bucket(files, buckets);
         if rewrite.is_empty() {
             return Ok(BucketReport {
                 buckets,

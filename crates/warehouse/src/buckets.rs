@@ -35,14 +35,29 @@ use tokio::sync::mpsc;
 use crate::error::{Error, Result};
 use crate::location::Warehouse;
 use crate::staging::writer_properties;
-use crate::tables::{SnapshotFile, TableKind, snapshot_files};
+use crate::tables::{SnapshotFile, TableKind};
 
 /// The column tables are bucketed by.
 pub const BUCKET_COLUMN: &str = "customer_id";
 
-/// Buckets per table unless asked otherwise: crm's default number of
-/// partitions on one machine, so each partition reads one bucket.
-pub const DEFAULT_BUCKETS: u32 = 16;
+/// Buckets of a table first bucketed without a count: 16 (crm's partitions
+/// on one machine) up to 25M rows, doubling with every doubling of the rows
+/// beyond, up to 1024. Each partition's hash table then holds at most ~80k
+/// customers at 20 transactions each. At 10^8 transactions, 64 buckets
+/// against 16: `crm rfm --per-customer` 4.36 s against 4.69 s (medians of
+/// 3); at 10^7, 64 buckets gain nothing and cost 70 MB more.
+pub fn default_buckets(rows: u64) -> u32 {
+    const ROWS_PER_16: u64 = 25_000_000;
+    let doublings = rows.div_ceil(ROWS_PER_16).max(1).next_power_of_two();
+    (16 * doublings).min(1024) as u32
+}
+
+/// Bytes each bucket's writer may hold before it finishes a file: about
+/// 1 GiB over all buckets, at least 8 MiB a file. A writer holds its file in
+/// memory until then.
+fn target_file_bytes(buckets: u32) -> u64 {
+    ((1u64 << 30) / u64::from(buckets)).max(8 << 20)
+}
 
 const TAG_BY: &str = "crm.bucket_by";
 const TAG_BUCKETS: &str = "crm.buckets";
@@ -239,10 +254,19 @@ impl Warehouse {
     }
 }
 
-/// One bucketing's input files, with the files already bucketed, of the
-/// table `delta` as loaded.
-pub fn bucketing_inputs(delta: &DeltaTable, buckets: u32) -> Result<(Vec<SnapshotFile>, usize)> {
-    Ok(files_to_bucket(snapshot_files(delta)?, buckets))
+/// How many buckets a bucketing of `files` uses: `asked`, else the count
+/// the files already bucketed by [`BUCKET_COLUMN`] have (so later runs
+/// rewrite only new files), else [`default_buckets`] for the rows.
+pub fn buckets_for(files: &[SnapshotFile], asked: Option<u32>) -> u32 {
+    asked
+        .or_else(|| {
+            files
+                .iter()
+                .filter_map(|f| f.bucket.as_ref())
+                .find(|b| b.column == BUCKET_COLUMN)
+                .map(|b| b.buckets)
+        })
+        .unwrap_or_else(|| default_buckets(files.iter().filter_map(|f| f.rows).sum()))
 }
 
 /// Splits every input batch by bucket and feeds one Delta writer per bucket;
@@ -269,7 +293,8 @@ async fn write_buckets(
             None,
             Some(storage_options.clone()),
         )?
-        .with_writer_properties(writer_properties(table));
+        .with_writer_properties(writer_properties(table))
+        .with_target_file_size(target_file_bytes(buckets));
         let tags = FileBucket {
             column: BUCKET_COLUMN.to_string(),
             buckets,
@@ -380,4 +405,96 @@ fn conform(batch: &RecordBatch, stored: &SchemaRef) -> Result<RecordBatch> {
         });
     }
     Ok(RecordBatch::try_new(stored.clone(), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(bucket: Option<(u32, u32)>, rows: u64) -> SnapshotFile {
+        SnapshotFile {
+            url: String::new(),
+            partition_values: BTreeMap::new(),
+            path: format!("f{rows}.parquet"),
+            rows: Some(rows),
+            bucket: bucket.map(|(bucket, buckets)| FileBucket {
+                column: BUCKET_COLUMN.into(),
+                buckets,
+                bucket,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_default_count_doubles_with_the_rows_past_25_million() {
+        assert_eq!(default_buckets(0), 16);
+        assert_eq!(default_buckets(25_000_000), 16);
+        assert_eq!(default_buckets(25_000_001), 32);
+        assert_eq!(default_buckets(100_000_000), 64);
+        assert_eq!(default_buckets(300_000_000), 256);
+        assert_eq!(default_buckets(u64::MAX / 2), 1024);
+    }
+
+    #[test]
+    fn a_table_keeps_its_bucket_count_unless_asked() {
+        let files = vec![file(Some((3, 8)), 10), file(None, 100_000_000)];
+        assert_eq!(buckets_for(&files, None), 8);
+        assert_eq!(buckets_for(&files, Some(4)), 4);
+        assert_eq!(buckets_for(&[file(None, 100_000_000)], None), 64);
+        let (rewrite, kept) = files_to_bucket(files, 8);
+        assert_eq!((rewrite.len(), kept), (1, 1));
+        assert!(rewrite[0].bucket.is_none());
+    }
+
+    #[test]
+    fn tags_round_trip_and_bad_tags_name_no_bucket() {
+        let b = FileBucket {
+            column: "customer_id".into(),
+            buckets: 16,
+            bucket: 15,
+        };
+        assert_eq!(FileBucket::from_tags(&b.tags()), Some(b.clone()));
+        let mut out_of_range = b.tags();
+        out_of_range.insert(TAG_BUCKET.into(), Some("16".into()));
+        assert_eq!(FileBucket::from_tags(&out_of_range), None);
+        let mut no_column = b.tags();
+        no_column.remove(TAG_BY);
+        assert_eq!(FileBucket::from_tags(&no_column), None);
+        assert_eq!(FileBucket::from_tags(&HashMap::new()), None);
+    }
+
+    #[test]
+    fn a_layout_needs_every_file_bucketed_alike() {
+        let files = vec![
+            file(Some((1, 4)), 1),
+            file(Some((1, 4)), 2),
+            file(Some((3, 4)), 3),
+        ];
+        let (column, groups) = bucket_layout(&files).unwrap();
+        assert_eq!(column, BUCKET_COLUMN);
+        assert_eq!(groups, vec![vec![], vec![0, 1], vec![], vec![2]]);
+        assert!(bucket_layout(&[file(Some((1, 4)), 1), file(None, 2)]).is_none());
+        assert!(bucket_layout(&[file(Some((1, 4)), 1), file(Some((1, 8)), 2)]).is_none());
+        assert!(bucket_layout(&[]).is_none());
+    }
+
+    #[test]
+    fn rows_of_every_text_type_get_the_same_buckets() {
+        use arrow::array::{LargeStringArray, StringArray, StringViewArray};
+        let ids = [Some("C1"), None, Some("000042"), Some("")];
+        let want: Vec<u32> = ids.iter().map(|id| bucket_of(*id, 16)).collect();
+        assert_eq!(
+            row_buckets(&StringArray::from(ids.to_vec()), 16).unwrap(),
+            want
+        );
+        assert_eq!(
+            row_buckets(&LargeStringArray::from(ids.to_vec()), 16).unwrap(),
+            want
+        );
+        assert_eq!(
+            row_buckets(&StringViewArray::from(ids.to_vec()), 16).unwrap(),
+            want
+        );
+        assert!(row_buckets(&arrow::array::Int64Array::from(vec![1]), 16).is_err());
+    }
 }

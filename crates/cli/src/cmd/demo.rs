@@ -41,6 +41,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Outcome> {
         csv: false,
     };
     gen_data::generate_into(ctx, &wh, &gen_args).await?;
+    let engine = ctx.engine(&wh, EngineOptions::default()).await?;
+    let bucketed = engine.bucket_table("transactions", None).await?;
+    println!(
+        "   transactions bucketed by customer into {} files (`crm optimize`)",
+        bucketed.files_written
+    );
 
     let as_of = ctx.yesterday();
     println!();
