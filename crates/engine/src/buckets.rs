@@ -204,6 +204,11 @@ impl Engine {
     /// customer into `buckets` buckets (by default those it has, else a
     /// count for its size: [`buckets_for`]), in one commit.
     pub async fn bucket_table(&self, name: &str, buckets: Option<u32>) -> Result<BucketReport> {
+        if self.scratch().is_some() {
+            return Err(Error::Invalid(
+                "crm optimize rewrites files from this process: run it without --engine".into(),
+            ));
+        }
         let table: crm_core::Table = name
             .parse()
             .map_err(|_| Error::Invalid(format!("'{name}' is not a canonical table")))?;
