@@ -52,7 +52,11 @@ pub(crate) struct Staged {
 ///   (customer ids, channels, product codes) prunes nothing in unsorted
 ///   files, and computing them cost about 5% of a CSV load;
 /// - no dictionary for timestamps, money and the natural key, which are
-///   (nearly) unique, so a dictionary would be built only to be thrown away.
+///   (nearly) unique, so a dictionary would be built only to be thrown away;
+/// - LZ4 (raw) instead of zstd for timestamps and money: eight bytes a value
+///   that zstd shrinks little (ts by 18%) and that every per-customer scan
+///   decodes. At 10M transactions bucketed by customer, `crm rfm` 0.50 ->
+///   0.44 s and a scan + group-by 0.33 -> 0.27 s, for 13% more bytes.
 pub(crate) fn writer_properties(table: Table) -> WriterProperties {
     let mut b = base_properties().set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
     let keys = table.key_columns();
@@ -62,6 +66,9 @@ pub(crate) fn writer_properties(table: Table) -> WriterProperties {
             matches!(col.ty, ColumnType::Timestamp | ColumnType::Money) || (keys.len() == 1 && key);
         if unique {
             b = b.set_column_dictionary_enabled(ColumnPath::from(col.name), false);
+        }
+        if matches!(col.ty, ColumnType::Timestamp | ColumnType::Money) {
+            b = b.set_column_compression(ColumnPath::from(col.name), Compression::LZ4_RAW);
         }
         if col.ty == ColumnType::Utf8 && !key {
             b = b
