@@ -124,7 +124,12 @@ impl TableProvider for BucketedTable {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let plan = self.inner.scan(state, projection, filters, limit).await?;
         // A limit may read a few files only; nothing to gain from buckets.
-        if limit.is_some() {
+        // Nor is a plan with many times more partitions than the session's
+        // worth it: every operator above the scan would run that many
+        // partitions, and under a memory limit (one partition per core)
+        // each sort would set aside its spill reserve that many times.
+        let target = state.config().target_partitions().max(1);
+        if limit.is_some() || self.buckets > 4 * target {
             return Ok(plan);
         }
         Ok(self.by_bucket(&plan).unwrap_or(plan))

@@ -42,14 +42,14 @@ pub const BUCKET_COLUMN: &str = "customer_id";
 
 /// Buckets of a table first bucketed without a count: 16 (crm's partitions
 /// on one machine) up to 25M rows, doubling with every doubling of the rows
-/// beyond, up to 1024. Each partition's hash table then holds at most ~80k
-/// customers at 20 transactions each. At 10^8 transactions, 64 buckets
-/// against 16: `crm rfm --per-customer` 4.36 s against 4.69 s (medians of
-/// 3); at 10^7, 64 buckets gain nothing and cost 70 MB more.
+/// beyond, up to 64 (crm's engine reads at most 4 buckets per partition as
+/// buckets). At 10^8 transactions, 64 buckets against 16: `crm rfm
+/// --per-customer` 4.36 s against 4.69 s (medians of 3); at 10^7, 64
+/// buckets gain nothing and cost 70 MB more.
 pub fn default_buckets(rows: u64) -> u32 {
     const ROWS_PER_16: u64 = 25_000_000;
-    let doublings = rows.div_ceil(ROWS_PER_16).max(1).next_power_of_two();
-    (16 * doublings).min(1024) as u32
+    let doublings = rows.div_ceil(ROWS_PER_16).clamp(1, 4).next_power_of_two();
+    (16 * doublings) as u32
 }
 
 /// Bytes each bucket's writer may hold before it finishes a file: about
@@ -431,8 +431,9 @@ mod tests {
         assert_eq!(default_buckets(25_000_000), 16);
         assert_eq!(default_buckets(25_000_001), 32);
         assert_eq!(default_buckets(100_000_000), 64);
-        assert_eq!(default_buckets(300_000_000), 256);
-        assert_eq!(default_buckets(u64::MAX / 2), 1024);
+        assert_eq!(default_buckets(50_000_000), 32);
+        assert_eq!(default_buckets(300_000_000), 64);
+        assert_eq!(default_buckets(u64::MAX / 2), 64);
     }
 
     #[test]

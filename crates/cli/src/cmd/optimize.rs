@@ -15,7 +15,7 @@ pub struct Args {
     /// The canonical table to bucket by customer_id.
     #[arg(default_value = "transactions")]
     table: String,
-    /// How many buckets [default: those the table has, else 16 up to 25M rows, doubling with the rows].
+    /// How many buckets [default: those the table has, else 16 up to 25M rows, doubling with the rows up to 64].
     /// A new count rewrites every file.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     buckets: Option<u32>,

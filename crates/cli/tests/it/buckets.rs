@@ -74,7 +74,11 @@ fn assert_same(after: &[Vec<String>], before: &[Vec<String>]) {
 
 /// `crm optimize`'s one-line summary (stderr).
 fn optimize(crm: &Crm) -> String {
-    let out = crm.run(&["optimize"]);
+    optimize_with(crm, &[])
+}
+
+fn optimize_with(crm: &Crm, args: &[&str]) -> String {
+    let out = crm.run(&[&["optimize"], args].concat());
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     String::from_utf8(out.stderr).unwrap()
 }
@@ -105,16 +109,16 @@ fn live_files(warehouse: &Path) -> BTreeMap<String, Option<serde_json::Value>> {
     files
 }
 
-/// Checks that every live file is tagged with one of 16 buckets and holds
-/// only customers of that bucket; returns the number of files.
-fn assert_bucketed(warehouse: &Path) -> usize {
+/// Checks that every live file is tagged with one of `buckets` buckets and
+/// holds only customers of that bucket; returns the number of files.
+fn assert_bucketed(warehouse: &Path, buckets: u32) -> usize {
     let files = live_files(warehouse);
     for (path, tags) in &files {
         let tags = tags
             .as_ref()
             .unwrap_or_else(|| panic!("{path} has no tags"));
         assert_eq!(tags["crm.bucket_by"], "customer_id", "{path}");
-        assert_eq!(tags["crm.buckets"], "16", "{path}");
+        assert_eq!(tags["crm.buckets"], buckets.to_string().as_str(), "{path}");
         let bucket: u32 = tags["crm.bucket"].as_str().unwrap().parse().unwrap();
         let file = std::fs::File::open(warehouse.join("tables/transactions").join(path)).unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -129,7 +133,7 @@ fn assert_bucketed(warehouse: &Path) -> usize {
                 .as_string::<i32>();
             for i in 0..ids.len() {
                 let id = ids.is_valid(i).then(|| ids.value(i));
-                assert_eq!(bucket_of(id, 16), bucket, "{path}: customer {id:?}");
+                assert_eq!(bucket_of(id, buckets), bucket, "{path}: customer {id:?}");
             }
         }
     }
@@ -148,7 +152,7 @@ fn optimize_buckets_transactions_and_changes_no_result() {
         said.contains("rows from") && said.contains("in 16 buckets"),
         "{said}"
     );
-    let files = assert_bucketed(&crm.warehouse());
+    let files = assert_bucketed(&crm.warehouse(), 16);
     assert!(files >= 16, "{files} files for 16 buckets");
 
     // A per-customer aggregation reads the buckets: one step, no shuffle.
@@ -216,7 +220,7 @@ fn files_a_later_load_adds_are_read_unbucketed_until_the_next_optimize() {
         said.contains("3 rows from 1 files") && said.contains(&format!("({bucketed} files kept)")),
         "{said}"
     );
-    assert_bucketed(&crm.warehouse());
+    assert_bucketed(&crm.warehouse(), 16);
     assert!(declares_buckets(&plan(&crm, PER_CUSTOMER)));
     assert_eq!(transactions_bucketed(&crm), "16");
     assert_same(&results(&crm), &before);
@@ -231,6 +235,27 @@ fn transactions_bucketed(crm: &Crm) -> String {
         .find(|r| r["table"] == "transactions")
         .unwrap_or_else(|| panic!("{json}"));
     row["bucketed"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_new_count_rewrites_every_file_and_many_buckets_are_read_as_files() {
+    let crm = Crm::new();
+    crm.generate("5000", AS_OF, "3");
+    let before = results(&crm);
+    optimize(&crm);
+    let files = live_files(&crm.warehouse()).len();
+
+    let said = optimize_with(&crm, &["--buckets", "128"]);
+    assert!(
+        said.contains(&format!("from {files} files"))
+            && said.contains("in 128 buckets (0 files kept)"),
+        "{said}"
+    );
+    assert_bucketed(&crm.warehouse(), 128);
+    assert_eq!(transactions_bucketed(&crm), "128");
+    // More than 4 buckets per target partition (16 here): read as files.
+    assert!(!declares_buckets(&plan(&crm, PER_CUSTOMER)));
+    assert_same(&results(&crm), &before);
 }
 
 #[test]
