@@ -136,17 +136,30 @@ pub fn bucket_layout(files: &[SnapshotFile]) -> Option<(String, Vec<Vec<usize>>)
     Some((first.column.clone(), groups))
 }
 
+/// True when `file` holds one bucket of [`BUCKET_COLUMN`] among `buckets`.
+pub fn is_bucketed_into(file: &SnapshotFile, buckets: u32) -> bool {
+    file.bucket
+        .as_ref()
+        .is_some_and(|b| b.column == BUCKET_COLUMN && b.buckets == buckets)
+}
+
+/// The bucket count of the files already bucketed by [`BUCKET_COLUMN`] (the
+/// first such file's), or `None` when none is.
+pub fn bucket_count(files: &[SnapshotFile]) -> Option<u32> {
+    files
+        .iter()
+        .filter_map(|f| f.bucket.as_ref())
+        .find(|b| b.column == BUCKET_COLUMN)
+        .map(|b| b.buckets)
+}
+
 /// Which files a bucketing into `buckets` has to rewrite: those not yet
-/// bucketed by [`BUCKET_COLUMN`] into exactly that many buckets.
+/// bucketed into exactly that many buckets ([`is_bucketed_into`]).
 pub fn files_to_bucket(files: Vec<SnapshotFile>, buckets: u32) -> (Vec<SnapshotFile>, usize) {
     let total = files.len();
     let rewrite: Vec<SnapshotFile> = files
         .into_iter()
-        .filter(|f| {
-            !f.bucket
-                .as_ref()
-                .is_some_and(|b| b.column == BUCKET_COLUMN && b.buckets == buckets)
-        })
+        .filter(|f| !is_bucketed_into(f, buckets))
         .collect();
     let kept = total - rewrite.len();
     (rewrite, kept)
@@ -259,13 +272,7 @@ impl Warehouse {
 /// rewrite only new files), else [`default_buckets`] for the rows.
 pub fn buckets_for(files: &[SnapshotFile], asked: Option<u32>) -> u32 {
     asked
-        .or_else(|| {
-            files
-                .iter()
-                .filter_map(|f| f.bucket.as_ref())
-                .find(|b| b.column == BUCKET_COLUMN)
-                .map(|b| b.buckets)
-        })
+        .or_else(|| bucket_count(files))
         .unwrap_or_else(|| default_buckets(files.iter().filter_map(|f| f.rows).sum()))
 }
 

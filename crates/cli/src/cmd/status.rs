@@ -86,15 +86,13 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<Outcome> {
 /// all are, "16, 2 files not" when some are not (read unbucketed until the
 /// next `crm optimize`), empty when none are.
 fn bucketed(files: &[crm_warehouse::SnapshotFile]) -> String {
-    let Some(buckets) = files
-        .iter()
-        .find_map(|f| f.bucket.as_ref().map(|b| b.buckets))
-    else {
+    use crm_warehouse::buckets::{bucket_count, is_bucketed_into};
+    let Some(buckets) = bucket_count(files) else {
         return String::new();
     };
     let not = files
         .iter()
-        .filter(|f| f.bucket.as_ref().is_none_or(|b| b.buckets != buckets))
+        .filter(|f| !is_bucketed_into(f, buckets))
         .count();
     match not {
         0 => buckets.to_string(),
