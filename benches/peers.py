@@ -164,6 +164,23 @@ def polars_rfm(warehouse, as_of, out):
     emit("polars", "rfm_per_customer", secs, df.height)
 
 
+RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "r", "f", "m"]
+
+
+def same_rfm(a, b):
+    """Exits non-zero unless the Parquet files a and b hold the same per-customer
+    RFM rows (the seven columns of RFM_SQL), whatever their row order."""
+    import duckdb
+    cols = ", ".join(RFM_COLUMNS)
+    q = f"(SELECT {cols} FROM read_parquet('{{}}'))"
+    con = duckdb.connect()
+    rows = [con.execute(f"SELECT count(*) FROM read_parquet('{f}')").fetchone()[0] for f in (a, b)]
+    diff = con.execute(f"SELECT count(*) FROM ({q.format(a)} EXCEPT ALL {q.format(b)})").fetchone()[0]
+    diff += con.execute(f"SELECT count(*) FROM ({q.format(b)} EXCEPT ALL {q.format(a)})").fetchone()[0]
+    if diff or rows[0] != rows[1]:
+        sys.exit(f"{a} ({rows[0]} rows) and {b} ({rows[1]} rows) differ in {diff} rows")
+
+
 def table_files(warehouse, table):
     """The files of the table's current version, from its Delta log: `crm
     optimize` and MERGE loads leave the files they replace on disk for time
@@ -439,6 +456,7 @@ def main():
     b = sub.add_parser("duckdb-quality"); b.add_argument("warehouse"); b.add_argument("as_of"); b.add_argument("out_dir")
     b = sub.add_parser("lifetimes-clv"); b.add_argument("warehouse"); b.add_argument("as_of")
     b.add_argument("horizon", type=int); b.add_argument("out")
+    b = sub.add_parser("same-rfm"); b.add_argument("a"); b.add_argument("b")
     args = p.parse_args()
     if args.cmd == "duckdb-ingest":
         duckdb_ingest(args.csv, args.out)
@@ -456,6 +474,8 @@ def main():
         duckdb_funnel(args.warehouse, args.as_of, args.by, args.out_dir)
     elif args.cmd == "duckdb-quality":
         duckdb_quality(args.warehouse, args.as_of, args.out_dir)
+    elif args.cmd == "same-rfm":
+        same_rfm(args.a, args.b)
     else:
         lifetimes_clv(args.warehouse, args.as_of, args.horizon, args.out)
 

@@ -119,11 +119,15 @@ case "$task" in
     # Rounds in turn (crm, its peers, the floors; then again), so that a slow
     # minute on a shared machine hits every engine rather than one.
     for _ in $(seq "$rounds"); do
+      # The whole rfm_customer mart (18 columns), against DuckDB writing the same mart
+      # with crm's own rfm_base.sql, rfm_segmented.sql and rfm_customer.sql, the
+      # segment map, in zstd.
       measure rfm_per_customer "$cust" "$crm" --warehouse "$wh" rfm --as-of $as_of --per-customer --format parquet --out "$data/crm-rfm.parquet" -q
-      peer duckdb-rfm "$wh" $as_of "$data/duck-rfm.parquet"
-      # DuckDB producing what crm writes: crm's own rfm_base.sql, rfm_segmented.sql and rfm_customer.sql,
-      # the segment map, the mart's 18 columns in zstd.
       peer duckdb-rfm-mart "$wh" $as_of "$data/duck-rfm-mart.parquet"
+      # The seven columns of the peers' RFM query (peers.py RFM_SQL), the same values.
+      measure rfm_7_columns "$cust" "$crm" --warehouse "$wh" rfm --as-of $as_of --per-customer \
+        --columns customer_id,recency_days,frequency,monetary,r,f,m --format parquet --out "$data/crm-rfm7.parquet" -q
+      peer duckdb-rfm "$wh" $as_of "$data/duck-rfm.parquet"
       peer polars-rfm "$wh" $as_of "$data/polars-rfm.parquet"
       # The floor: one scan and one group-by, output written the same way.
       measure floor_scan_groupby "$cust" "$crm" --warehouse "$wh" sql \
@@ -132,6 +136,9 @@ case "$task" in
       peer duckdb-floor "$wh" "$data/duck-floor.parquet"
       peer polars-floor "$wh" "$data/polars-floor.parquet"
     done
+    # The engines agree, row for row.
+    "$py" benches/peers.py same-rfm "$data/crm-rfm7.parquet" "$data/duck-rfm.parquet"
+    "$py" benches/peers.py same-rfm "$data/crm-rfm.parquet" "$data/polars-rfm.parquet"
     "$py" benches/medians.py < "$run_lines"
     ;;
   clv)

@@ -32,7 +32,7 @@ pub use cluster::{Cluster, Connector};
 pub use error::{Error, Result};
 pub use memory::parse_byte_size;
 pub use rfm::{RfmResult, Table};
-pub use rows::RowStream;
+pub use rows::{RowStream, column_indices};
 pub use session::{Engine, EngineOptions, SpillTotals};
 
 pub use crm_clv;

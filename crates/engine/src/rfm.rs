@@ -170,14 +170,25 @@ impl Engine {
     /// The per-customer RFM rows as of `as_of` (those of
     /// [`Engine::rfm_customers`]) as they are computed, for output that
     /// writes them on the way rather than holding them all.
+    /// With `columns` named, only those are computed and returned, in that
+    /// order.
     pub async fn rfm_customer_rows(
         &self,
         as_of: NaiveDate,
         cfg: &RfmConfig,
+        columns: &[String],
     ) -> Result<crate::rows::RowStream<'_>> {
         let params = self.rfm_scored(as_of, cfg).await?;
         let sql = render("rfm_customer", &params)?;
-        let df = self.context().sql(&sql).await?;
+        let mut df = self.context().sql(&sql).await?;
+        if !columns.is_empty() {
+            let schema = df.schema().as_arrow().clone();
+            let names: Vec<&str> = crate::rows::column_indices(&schema, columns, &[])?
+                .into_iter()
+                .map(|i| schema.field(i).name().as_str())
+                .collect();
+            df = df.select_columns(&names)?;
+        }
         self.stream_rows(crate::queries::query_name(&sql), df).await
     }
 

@@ -99,3 +99,44 @@ impl Engine {
         })
     }
 }
+
+/// The positions in `schema` of the columns named in `wanted`, in that
+/// order, for output limited to them (`--columns`). A name that is not a
+/// column, or is one of `hidden`, or is named twice is an error that lists
+/// the columns there are.
+pub fn column_indices(
+    schema: &arrow::datatypes::Schema,
+    wanted: &[String],
+    hidden: &[&str],
+) -> Result<Vec<usize>> {
+    let offered = || {
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .filter(|n| !hidden.contains(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut picked = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let name = name.trim();
+        let i = schema
+            .index_of(name)
+            .ok()
+            .filter(|_| !hidden.contains(&name))
+            .ok_or_else(|| {
+                crate::Error::Invalid(format!(
+                    "unknown column '{name}' in --columns: the columns are {}",
+                    offered()
+                ))
+            })?;
+        if picked.contains(&i) {
+            return Err(crate::Error::Invalid(format!(
+                "column '{name}' is named twice in --columns"
+            )));
+        }
+        picked.push(i);
+    }
+    Ok(picked)
+}

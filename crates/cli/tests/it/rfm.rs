@@ -428,3 +428,91 @@ fn mart_files_are_zstd_with_dictionaries_only_where_they_pay() {
         ]
     );
 }
+
+#[test]
+fn columns_pick_and_order_the_output_computed_or_read_from_the_marts() {
+    let crm = loaded();
+    let args = |extra: &[&'static str]| {
+        let mut a = vec!["rfm", "--as-of", "2024-06-30", "--format", "csv"];
+        a.extend_from_slice(extra);
+        a
+    };
+    let sorted = |out: String| {
+        let mut lines: Vec<String> = out.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    // Computed: only the columns asked for, in that order.
+    let computed = crm.ok(
+        0,
+        &args(&["--per-customer", "--columns", "segment,customer_id"]),
+    );
+    let lines = sorted(computed);
+    assert_eq!(lines[0], "about_to_sleep,G", "{lines:?}");
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert!(lines.contains(&"segment,customer_id".to_string()));
+    assert!(lines.contains(&"hibernating,D".to_string()));
+    // The same from the mart `crm run` wrote, and the summary and migration too.
+    let before = crm.ok(
+        0,
+        &args(&["--per-customer", "--columns", "customer_id,segment"]),
+    );
+    crm.ok(0, &["run", "--as-of", "2024-06-30"]);
+    let from_mart = crm.ok(
+        0,
+        &args(&["--per-customer", "--columns", "customer_id,segment"]),
+    );
+    assert_eq!(sorted(from_mart.clone()), sorted(before));
+    for line in ["customer_id,segment", "D,hibernating", "G,about_to_sleep"] {
+        assert!(from_mart.lines().any(|l| l == line), "{line}: {from_mart}");
+    }
+    let summary = crm.ok(0, &args(&["--columns", "segment,customers"]));
+    assert!(summary.starts_with("segment,customers\n"), "{summary}");
+    assert!(summary.lines().any(|l| l == "at_risk,1"), "{summary}");
+    crm.ok(0, &["run", "--as-of", "2024-03-31"]);
+    let m = crm.ok(
+        0,
+        &[
+            "rfm",
+            "migrate",
+            "--from",
+            "2024-03-31",
+            "--to",
+            "2024-06-30",
+            "--columns",
+            "to_segment,customers",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(m.starts_with("to_segment,customers\n"), "{m}");
+    // A column that is not there, or one named twice, is a clear error.
+    for (wanted, message) in [
+        (
+            "customer_id,segmant",
+            "unknown column 'segmant' in --columns: the columns are customer_id, score_group,",
+        ),
+        (
+            "segment,segment",
+            "column 'segment' is named twice in --columns",
+        ),
+    ] {
+        let out = crm.run(&args(&["--per-customer", "--columns", wanted]));
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{err}");
+    }
+    // Migration's hidden from_date is not offered.
+    let out = crm.run(&[
+        "rfm",
+        "migrate",
+        "--from",
+        "2024-03-31",
+        "--to",
+        "2024-06-30",
+        "--columns",
+        "from_date",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown column 'from_date'"));
+}
