@@ -161,7 +161,7 @@ impl Engine {
         as_of: NaiveDate,
         cfg: &RfmConfig,
     ) -> Result<Vec<(&'static str, String)>> {
-        let params = self.rfm_scored(as_of, cfg).await?;
+        let params = self.rfm_scored(as_of, cfg, &[]).await?;
         self.materialize("rfm_customer_now", &render("rfm_customer", &params)?)
             .await?;
         Ok(params)
@@ -178,28 +178,23 @@ impl Engine {
         cfg: &RfmConfig,
         columns: &[String],
     ) -> Result<crate::rows::RowStream<'_>> {
-        let params = self.rfm_scored(as_of, cfg).await?;
+        let params = self.rfm_scored(as_of, cfg, columns).await?;
         let sql = render("rfm_customer", &params)?;
-        let mut df = self.context().sql(&sql).await?;
-        if !columns.is_empty() {
-            let schema = df.schema().as_arrow().clone();
-            let names: Vec<&str> = crate::rows::column_indices(&schema, columns, &[])?
-                .into_iter()
-                .map(|i| schema.field(i).name().as_str())
-                .collect();
-            df = df.select_columns(&names)?;
-        }
+        let df = select_named(self.context().sql(&sql).await?, columns)?;
         self.stream_rows(crate::queries::query_name(&sql), df).await
     }
 
     /// Registers what `rfm_customer.sql` and `rfm_segment.sql` read as of
     /// `as_of`: the scored customers (`rfm_scores`) and, over them, their
     /// segments and seed flags (`rfm_segmented`); returns the parameters the
-    /// queries were rendered with.
+    /// queries were rendered with. With `columns` named, the customers are
+    /// wanted for those columns of `rfm_customer` only, and the per-customer
+    /// facts nothing reads are not computed.
     async fn rfm_scored(
         &self,
         as_of: NaiveDate,
         cfg: &RfmConfig,
+        columns: &[String],
     ) -> Result<Vec<(&'static str, String)>> {
         cfg.validate().map_err(Error::Invalid)?;
         let map = cfg
@@ -245,13 +240,23 @@ impl Engine {
                 render("rfm_base_by_segment", &params)?
             }
         };
+        // quantile_edges holds a score group's values at once, outside the
+        // memory pool; under a limit, and on a cluster (where one task would
+        // hold them), the scores come from spillable counts per distinct
+        // value instead: the same numbers.
+        let edges_bound = matches!(
+            (cfg.method, cfg.score_within),
+            (ScoreMethod::Quantile, ScoreWithin::All)
+        ) && !self.bounded()
+            && !self.on_cluster();
+        let base_sql = if edges_bound && !columns.is_empty() {
+            self.rfm_base_reading(&base_sql, &params, columns).await?
+        } else {
+            base_sql
+        };
         self.materialize("rfm_base", &base_sql).await?;
         // The scores' query, and whether it can be a view (see below).
         let (scores, view) = match (cfg.method, cfg.score_within) {
-            // quantile_edges holds a score group's values at once, outside
-            // the memory pool; under a limit, and on a cluster (where one
-            // task would hold them), the scores come from spillable counts
-            // per distinct value instead: the same numbers.
             (ScoreMethod::Quantile, _) if self.bounded() || self.on_cluster() => {
                 (render("rfm_scores_quantile_bounded", &params)?, false)
             }
@@ -259,24 +264,12 @@ impl Engine {
                 // One score group: its edges (a few values per column) are
                 // bound into the query as literals. The columns' queries run
                 // at once (each ends on one core).
-                let columns = [
-                    ("r_edges", "-recency_days"),
-                    ("f_edges", "frequency"),
-                    ("m_edges", "monetary"),
-                ];
-                let queries = columns
-                    .iter()
-                    .map(|(_, value)| {
-                        let mut p = params.clone();
-                        p.push(("value", value.to_string()));
-                        render("rfm_score_edge", &p)
-                    })
-                    .collect::<Result<Vec<_>>>()?;
+                let queries = edge_queries(&params)?;
                 let edges =
                     futures::future::try_join_all(queries.iter().map(|q| self.collect_sql(q)))
                         .await?;
                 let mut params = params.clone();
-                for ((name, _), t) in columns.iter().zip(&edges) {
+                for ((name, _), t) in EDGE_COLUMNS.iter().zip(&edges) {
                     let literal = match t.batches.iter().find(|b| b.num_rows() > 0) {
                         Some(b) => array_literal(b.column(0).as_list::<i32>().value(0).as_ref())?,
                         // No customer: no edges.
@@ -307,14 +300,85 @@ impl Engine {
         } else {
             self.materialize("rfm_scores", &scores).await?;
         }
-        // The segments and seed flags: a view, read by rfm_customer and
-        // rfm_segment.
+        self.register_segmented(&params).await?;
+        Ok(params)
+    }
+
+    /// The segments and seed flags over `rfm_scores`: a view, read by
+    /// rfm_customer and rfm_segment.
+    async fn register_segmented(&self, params: &[(&'static str, String)]) -> Result<()> {
         let segmented = self
             .context()
-            .sql(&render("rfm_segmented", &params)?)
+            .sql(&render("rfm_segmented", params)?)
             .await?;
-        self.register_view("rfm_segmented", segmented)?;
-        Ok(params)
+        self.register_view("rfm_segmented", segmented)
+    }
+
+    /// `base_sql` with the columns that neither the score edges nor the
+    /// named `columns` of `rfm_customer` read given as typed NULLs, so that
+    /// DataFusion does not compute their aggregates (two of five when only
+    /// scores and segments are wanted); `base_sql` itself when all are
+    /// read. What is read is what the optimised plans of those queries scan
+    /// of `rfm_base`, planned over an empty `rfm_base` of the same schema
+    /// and edges bound empty.
+    async fn rfm_base_reading(
+        &self,
+        base_sql: &str,
+        params: &[(&'static str, String)],
+        columns: &[String],
+    ) -> Result<String> {
+        let schema: SchemaRef = Arc::new(
+            self.context()
+                .sql(base_sql)
+                .await?
+                .schema()
+                .as_arrow()
+                .clone(),
+        );
+        let empty = Table {
+            schema: schema.clone(),
+            batches: Vec::new(),
+        };
+        self.register_rows("rfm_base", &empty).await?;
+        let mut bound = params.to_vec();
+        for (name, _) in EDGE_COLUMNS {
+            bound.push((name, "make_array()".to_string()));
+        }
+        let scores = self
+            .context()
+            .sql(&render("rfm_scores_quantile", &bound)?)
+            .await?;
+        self.register_view("rfm_scores", scores)?;
+        self.register_segmented(&bound).await?;
+        let mut plans = Vec::new();
+        for q in edge_queries(params)? {
+            plans.push(self.context().sql(&q).await?.into_optimized_plan()?);
+        }
+        let customers = self.context().sql(&render("rfm_customer", params)?).await?;
+        plans.push(select_named(customers, columns)?.into_optimized_plan()?);
+        let mut read = std::collections::HashSet::new();
+        for plan in &plans {
+            read.extend(columns_scanned(plan, "rfm_base")?);
+        }
+        if schema.fields().iter().all(|f| read.contains(f.name())) {
+            return Ok(base_sql.to_string());
+        }
+        let select = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let quoted = format!("\"{}\"", f.name().replace('"', "\"\""));
+                if read.contains(f.name()) {
+                    format!("b.{quoted}")
+                } else {
+                    format!("arrow_cast(NULL, '{}') AS {quoted}", f.data_type())
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        // The first line names the query in the log.
+        let tag = base_sql.lines().next().unwrap_or_default();
+        Ok(format!("{tag}\nSELECT {select} FROM (\n{base_sql}\n) AS b"))
     }
 
     /// The migration matrix between two per-customer RFM tables.
@@ -341,6 +405,68 @@ impl Engine {
         ];
         self.collect_sql(&render("rfm_migration", &params)?).await
     }
+}
+
+/// The parameters that bind each score's edges into
+/// `rfm_scores_quantile.sql`, and the rfm_base value each is taken over.
+const EDGE_COLUMNS: [(&str, &str); 3] = [
+    ("r_edges", "-recency_days"),
+    ("f_edges", "frequency"),
+    ("m_edges", "monetary"),
+];
+
+/// The queries of the three scores' edges (`rfm_score_edge.sql`), in the
+/// order of [`EDGE_COLUMNS`].
+fn edge_queries(params: &[(&'static str, String)]) -> Result<Vec<String>> {
+    EDGE_COLUMNS
+        .iter()
+        .map(|(_, value)| {
+            let mut p = params.to_vec();
+            p.push(("value", value.to_string()));
+            render("rfm_score_edge", &p)
+        })
+        .collect()
+}
+
+/// `df` limited to the named `columns`, in that order; all of it when none
+/// are named.
+fn select_named(
+    df: datafusion::prelude::DataFrame,
+    columns: &[String],
+) -> Result<datafusion::prelude::DataFrame> {
+    if columns.is_empty() {
+        return Ok(df);
+    }
+    let schema = df.schema().as_arrow().clone();
+    let names: Vec<&str> = crate::rows::column_indices(&schema, columns, &[])?
+        .into_iter()
+        .map(|i| schema.field(i).name().as_str())
+        .collect();
+    Ok(df.select_columns(&names)?)
+}
+
+/// The columns of `table` that `plan` scans (subqueries included).
+fn columns_scanned(
+    plan: &datafusion::logical_expr::LogicalPlan,
+    table: &str,
+) -> Result<std::collections::HashSet<String>> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    use datafusion::logical_expr::LogicalPlan;
+    let mut read = std::collections::HashSet::new();
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && scan.table_name.table() == table
+        {
+            read.extend(
+                scan.projected_schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone()),
+            );
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    Ok(read)
 }
 
 /// The segment map as the branches of three SQL `CASE`s over the cell key

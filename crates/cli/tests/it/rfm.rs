@@ -516,3 +516,59 @@ fn columns_pick_and_order_the_output_computed_or_read_from_the_marts() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown column 'from_date'"));
 }
+
+#[test]
+fn columns_give_the_same_values_and_skip_the_facts_nobody_reads() {
+    let crm = Crm::new();
+    crm.generate("20000", "2024-06-30", "7");
+    let full = per_customer_csv(&crm, "2024-06-30");
+    for wanted in [
+        "customer_id,segment",
+        "customer_id,recency_days,frequency,monetary,r,f,m",
+        "customer_id,first_purchase,avg_check,tenure_days,new_this_month",
+        "segment_ru,customer_id,dormant,one_time_buyer,rfm_cell",
+    ] {
+        let names: Vec<&str> = wanted.split(',').collect();
+        let out = crm.run(&[
+            "rfm",
+            "--as-of",
+            "2024-06-30",
+            "--per-customer",
+            "--columns",
+            wanted,
+            "--format",
+            "csv",
+            "-vvv",
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        let csv = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(csv.lines().next().unwrap(), wanted);
+        assert_eq!(
+            columns_of(&csv, &names),
+            columns_of(&full, &names),
+            "{wanted}"
+        );
+        // The per-customer facts that no asked-for column needs are not
+        // aggregated: first_purchase feeds tenure and new_this_month, the
+        // purchase revenue feeds avg_check.
+        let log = String::from_utf8_lossy(&out.stderr);
+        let base = log
+            .split("crm::plan: ")
+            .find(|plan| plan.starts_with("rfm_base:"))
+            .expect("the rfm_base plan in the -vvv log");
+        let aggregates = base.lines().find(|l| l.contains("AggregateExec")).unwrap();
+        let first = wanted.contains("first_purchase")
+            || wanted.contains("tenure")
+            || wanted.contains("new_this_month");
+        assert_eq!(
+            aggregates.contains("min(transactions.ts)"),
+            first,
+            "{wanted}: {aggregates}"
+        );
+        assert_eq!(
+            aggregates.contains("sum(transactions.amount) FILTER"),
+            wanted.contains("avg_check"),
+            "{wanted}: {aggregates}"
+        );
+    }
+}
