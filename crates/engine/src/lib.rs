@@ -19,6 +19,7 @@ mod compact;
 mod error;
 pub mod functions;
 pub mod funnel;
+mod local_reads;
 mod memory;
 pub mod nightly;
 mod park;

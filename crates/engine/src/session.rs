@@ -197,7 +197,16 @@ impl Engine {
         let mut state = state.build();
         crate::functions::register_all(&mut state)?;
         let (ctx, scratch) = match &opts.cluster {
-            None => (SessionContext::new_with_state(state), None),
+            None => {
+                let ctx = SessionContext::new_with_state(state);
+                // Local scans read their byte ranges without zero-filling.
+                ctx.register_object_store(
+                    datafusion::execution::object_store::ObjectStoreUrl::local_filesystem()
+                        .as_ref(),
+                    Arc::new(crate::local_reads::LocalReads::new()),
+                );
+                (ctx, None)
+            }
             Some(cluster) => {
                 let ctx = (cluster.connect)(state).await.map_err(|e| {
                     let why = match e {

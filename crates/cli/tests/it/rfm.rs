@@ -58,6 +58,21 @@ fn per_customer_csv(crm: &Crm, as_of: &str) -> String {
     )
 }
 
+/// `crm rfm migrate` from 2024-03-31 to 2024-06-30.
+const MIGRATE: [&str; 6] = [
+    "rfm",
+    "migrate",
+    "--from",
+    "2024-03-31",
+    "--to",
+    "2024-06-30",
+];
+
+/// [`MIGRATE`] as CSV, with `extra` arguments.
+fn migrate_csv(crm: &Crm, extra: &[&str]) -> String {
+    crm.ok(0, &[&MIGRATE[..], extra, &["--format", "csv"]].concat())
+}
+
 /// CSV output (no quoted commas) as one line per row of the named columns,
 /// space-separated, sorted.
 /// The per-customer columns that RFM computes and scores.
@@ -217,19 +232,7 @@ fn the_nightly_run_writes_marts_idempotently_and_migration_matches_by_hand() {
     crm.ok(0, &["run", "--as-of", "2024-06-30"]);
     assert_eq!(snapshot(&crm), first, "re-running a date changed the marts");
     // `crm rfm migrate` reads the marts and agrees.
-    let m = crm.ok(
-        0,
-        &[
-            "rfm",
-            "migrate",
-            "--from",
-            "2024-03-31",
-            "--to",
-            "2024-06-30",
-            "--format",
-            "csv",
-        ],
-    );
+    let m = migrate_csv(&crm, &[]);
     assert!(m.contains("about_to_sleep,hibernating,1,0.00"), "{m}");
 }
 
@@ -470,21 +473,7 @@ fn columns_pick_and_order_the_output_computed_or_read_from_the_marts() {
     assert!(summary.starts_with("segment,customers\n"), "{summary}");
     assert!(summary.lines().any(|l| l == "at_risk,1"), "{summary}");
     crm.ok(0, &["run", "--as-of", "2024-03-31"]);
-    let m = crm.ok(
-        0,
-        &[
-            "rfm",
-            "migrate",
-            "--from",
-            "2024-03-31",
-            "--to",
-            "2024-06-30",
-            "--columns",
-            "to_segment,customers",
-            "--format",
-            "csv",
-        ],
-    );
+    let m = migrate_csv(&crm, &["--columns", "to_segment,customers"]);
     assert!(m.starts_with("to_segment,customers\n"), "{m}");
     // A column that is not there, or one named twice, is a clear error.
     for (wanted, message) in [
@@ -503,16 +492,7 @@ fn columns_pick_and_order_the_output_computed_or_read_from_the_marts() {
         assert!(err.contains(message), "{err}");
     }
     // Migration's hidden from_date is not offered.
-    let out = crm.run(&[
-        "rfm",
-        "migrate",
-        "--from",
-        "2024-03-31",
-        "--to",
-        "2024-06-30",
-        "--columns",
-        "from_date",
-    ]);
+    let out = crm.run(&[&MIGRATE[..], &["--columns", "from_date"]].concat());
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown column 'from_date'"));
 }
